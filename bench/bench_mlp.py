@@ -1,0 +1,229 @@
+#!/usr/bin/env python
+"""MLP benchmark: hand-written NumPy vs PyTorch vs scikit-learn vs chainrule.
+
+One training epoch of 784 -> W -> W/2 -> 10 (ReLU, softmax cross-entropy,
+float32) over N MNIST-shaped samples; systems are interleaved round-robin in
+every repeat and reported as median seconds/epoch and ratio to `numpy`.
+See bench/README.md.  chainrule is imported lazily (reported unavailable if
+it cannot be imported or raises).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common as bc  # noqa: E402
+import bench_systems  # noqa: E402
+import bench_tasks  # noqa: E402
+
+SYSTEMS = ["numpy", "torch", "torch-dataloader", "sklearn", "chainrule"]
+TASKS = ["train", "inference", "overhead", "memory", "scaling"]
+SCALING_BS = ([16, 32, 64, 128, 256, 512, 1024], [32, 128, 512])           # full, quick
+SCALING_W = ([64, 128, 256, 512, 1024, 2048], [64, 256, 1024])
+
+
+def _err(exc):
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:70]
+
+
+def interleave(setups, repeats, warmups=None):
+    """Round-robin timing. setups: {name: () -> timed_fn}; timed_fn() -> seconds.
+
+    Each repeat builds every system afresh (untimed) and runs it once; the
+    start of the round-robin rotates with the repeat so drift hits all systems.
+    warmups: {name: () -> timed_fn} run once, untimed, before the repeats.
+    """
+    names = list(setups)
+    res = {s: {"times": [], "error": None} for s in names}
+    for s, make in (warmups or {}).items():
+        try:
+            make()()
+        except Exception as exc:  # noqa: BLE001 - unavailable system
+            res[s]["error"] = _err(exc)
+    for r in range(repeats):
+        k = r % len(names)
+        for s in names[k:] + names[:k]:
+            if res[s]["error"]:
+                continue
+            try:
+                res[s]["times"].append(setups[s]()())
+            except Exception as exc:  # noqa: BLE001
+                res[s]["error"] = _err(exc)
+    return res
+
+
+def _rows(key, res, unit_scale=1.0, fmt="{:.3f}"):
+    """Table rows [*key, system, median, min, ratio-to-numpy, note]."""
+    ref = res.get("numpy")
+    ref_med = bc.median(ref["times"]) if ref and ref["times"] else None
+    rows = []
+    for s, d in res.items():
+        if not d["times"]:
+            rows.append([*key, s, "-", "-", "-", "unavailable: " + (d["error"] or "?")])
+            continue
+        med = bc.median(d["times"])
+        ratio = f"{med / ref_med:.2f}x" if ref_med else "-"
+        note = ("failed later: " + d["error"]) if d["error"] else ""
+        rows.append([*key, s, fmt.format(med * unit_scale),
+                     fmt.format(min(d["times"]) * unit_scale), ratio, note])
+    return rows
+
+
+def compare_train(X, y, systems, bs, opt, width, repeats):
+    train = bench_systems.TRAIN
+    n_warm = min(X.shape[0], 10 * bs)
+    warm = {s: (lambda s=s: train[s](X[:n_warm], y[:n_warm], bs, opt, width))
+            for s in systems}
+    setups = {s: (lambda s=s: train[s](X, y, bs, opt, width)) for s in systems}
+    return interleave(setups, repeats, warm)
+
+
+def task_train(X, y, a):
+    rows, out = [], []
+    for width in a.width:
+        for bs in a.batch_size:
+            for opt in a.optimizer:
+                res = compare_train(X, y, a.systems, bs, opt, width, a.repeats)
+                out.append({"width": width, "batch_size": bs, "optimizer": opt,
+                            "results": res})
+                rows += _rows([width, bs, opt], res)
+    title = (f"\n== train: one epoch, N={X.shape[0]}, 784-W-W/2-10, float32; "
+             f"seconds/epoch over {a.repeats} interleaved repeats ==")
+    print(bc.format_table(["W", "bs", "opt", "system", "median s", "min s",
+                           "vs numpy", "note"], rows, title), flush=True)
+    return out
+
+
+def task_inference(X, a):
+    systems = [s for s in a.systems if s in bench_systems.INFER]
+    Xtest = X[:min(10000, X.shape[0])]
+    n = Xtest.shape[0]
+    rows, out = [], []
+    for width in a.width:
+        for bs in a.infer_batch_size:
+            bs = bs or n
+            mk = {s: (lambda s=s: bench_systems.INFER[s](Xtest, bs, width)) for s in systems}
+            res = interleave(mk, max(a.repeats, 5), warmups=mk)
+            out.append({"width": width, "batch_size": bs, "results": res})
+            rows += _rows([width, bs], res, 1e3, "{:.2f}")
+    title = (f"\n== inference: eval/no_grad forward of {n} samples; ms per pass, "
+             f"median of {max(a.repeats, 5)} ==")
+    print(bc.format_table(["W", "bs", "system", "median ms", "min ms", "vs numpy",
+                           "note"], rows, title), flush=True)
+    return out
+
+
+def task_scaling(X, y, a):
+    quick = 1 if a.quick else 0
+    opt, w0, b0 = a.optimizer[0], a.width[0], a.batch_size[0]
+    curves = {"batch_size": [], "width": []}
+    rows = []
+    for axis, values in (("batch_size", SCALING_BS[quick]), ("width", SCALING_W[quick])):
+        for v in values:
+            bs, width = (v, w0) if axis == "batch_size" else (b0, v)
+            res = compare_train(X, y, a.systems, bs, opt, width, a.repeats)
+            curves[axis].append({"value": v, "results": res})
+            rows += _rows([axis, width, bs, opt], res)
+    title = f"\n== scaling: train epoch, N={X.shape[0]}, {a.repeats} repeats =="
+    print(bc.format_table(["sweep", "W", "bs", "opt", "system", "median s", "min s",
+                           "vs numpy", "note"], rows, title), flush=True)
+    plot_scaling(curves, a.systems, a.plot or "bench_scaling.png",
+                 f"N={X.shape[0]}, {opt}, W={w0} / bs={b0}")
+    return curves
+
+
+def plot_scaling(curves, systems, path, subtitle):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot")
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, (axis, pts) in zip(axes, curves.items()):
+        ref = [bc.median(p["results"]["numpy"]["times"]) if "numpy" in p["results"]
+               else 1.0 for p in pts]
+        for s in systems:
+            xs, ys = [], []
+            for p, r in zip(pts, ref):
+                t = p["results"][s]["times"]
+                if t:
+                    xs.append(p["value"])
+                    ys.append(bc.median(t) / r)
+            if xs:
+                ax.plot(xs, ys, marker="o", label=s)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size" if axis == "batch_size" else "hidden width W")
+        ax.set_ylabel("epoch time / numpy" if "numpy" in systems else "seconds")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"MLP training epoch, ratio to hand-written NumPy ({subtitle})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot written to {path}")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--task", choices=TASKS + ["all"], default="train")
+    p.add_argument("--batch-size", type=int, nargs="+", default=[128, 32])
+    p.add_argument("--width", type=int, nargs="+", default=[256])
+    p.add_argument("--optimizer", nargs="+", choices=["sgd", "adam"], default=["sgd", "adam"])
+    p.add_argument("--repeats", type=int, default=None, help="default 5 (2 with --quick)")
+    p.add_argument("--systems", nargs="+", choices=SYSTEMS, default=SYSTEMS)
+    p.add_argument("--quick", action="store_true", help="N=6000 and 2 repeats")
+    p.add_argument("--n", type=int, default=None, help="samples (default 60000, 6000 quick)")
+    p.add_argument("--data-dir", default=None, help="dir with MNIST IDX (.gz) files")
+    p.add_argument("--infer-batch-size", type=int, nargs="+", default=[1000, 0],
+                   help="inference batch sizes; 0 = all samples at once")
+    p.add_argument("--overhead-ops", type=int, default=1000)
+    p.add_argument("--memory-epochs", type=int, default=None, help="default 5 (2 quick)")
+    p.add_argument("--json", default=None, help="write all results to this JSON file")
+    p.add_argument("--plot", default=None, help="PNG for --task scaling "
+                   "(default bench_scaling.png)")
+    a = p.parse_args(argv)
+    a.repeats = a.repeats or (2 if a.quick else 5)
+    a.n = a.n or (6000 if a.quick else 60000)
+    a.memory_epochs = a.memory_epochs or (2 if a.quick else 5)
+    a.width = [w for w in a.width if w >= 2] or [256]
+    return a
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    tasks = TASKS if a.task == "all" else [a.task]
+    info = bc.machine_info(a.systems)
+    X, y, desc = bc.load_data(a.n, a.data_dir)
+    print("# chainrule MLP benchmark  " + time.strftime("%Y-%m-%d %H:%M:%S"))
+    print(bc.format_machine(info))
+    print(f"data: {desc}; X {X.shape} {X.dtype}, y {y.dtype}")
+    print(f"tasks={tasks} systems={a.systems} repeats={a.repeats}", flush=True)
+    results = {}
+    for task in tasks:
+        if task == "train":
+            results[task] = task_train(X, y, a)
+        elif task == "inference":
+            results[task] = task_inference(X, a)
+        elif task == "overhead":
+            results[task] = bench_tasks.task_overhead(a.systems, a.repeats, a.overhead_ops)
+        elif task == "memory":
+            results[task] = bench_tasks.task_memory(
+                a.systems, a.n, a.batch_size[0], a.optimizer[0], a.width[0],
+                a.memory_epochs, a.data_dir)
+        elif task == "scaling":
+            results[task] = task_scaling(X, y, a)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"machine": info, "args": vars(a), "data": desc,
+                       "results": results}, f, indent=1, default=str)
+        print(f"results written to {a.json}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

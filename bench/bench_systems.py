@@ -1,0 +1,229 @@
+"""The systems compared by bench_mlp.py.
+
+Every system exposes ``setup(X, y, batch_size, optimizer, width) -> epoch``
+where all model/optimizer/data-structure construction happens in ``setup``
+(untimed) and ``epoch()`` trains one epoch and returns its wall-clock seconds.
+``run_epoch(X, y, batch_size, optimizer, width)`` is ``setup(...)()``.
+
+Frameworks are imported lazily inside the functions, so this module imports
+neither torch, sklearn nor chainrule at top level.
+
+Inference systems expose ``infer_setup(Xtest, batch_size, width) -> run``,
+``run()`` doing one timed forward pass over Xtest (returns seconds).
+"""
+import time
+import warnings
+
+import bench_numpy_mlp
+
+TORCH_THREADS = 2
+
+
+def _lr(optimizer):
+    return 0.1 if optimizer == "sgd" else 1e-3
+
+
+# --------------------------------------------------------------------- torch
+def _torch():
+    import torch
+    torch.set_num_threads(TORCH_THREADS)
+    return torch
+
+
+def _torch_model(torch, width, seed=0):
+    torch.manual_seed(seed)
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(784, width), nn.ReLU(),
+                         nn.Linear(width, width // 2), nn.ReLU(),
+                         nn.Linear(width // 2, 10))
+
+
+def _torch_opt(torch, model, optimizer):
+    if optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=0.1)
+    return torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def torch_setup(X, y, batch_size, optimizer, width=256, seed=0):
+    """PyTorch eager; batches = one index of a shuffled randperm per step."""
+    torch = _torch()
+    F = torch.nn.functional
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y).long()
+    model = _torch_model(torch, width, seed)
+    opt = _torch_opt(torch, model, optimizer)
+    n = Xt.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+
+    def epoch():
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n, batch_size):
+            idx = perm[i:i + batch_size]
+            xb, yb = Xt[idx], yt[idx]
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            loss.item()
+        return time.perf_counter() - t0
+
+    return epoch
+
+
+def torch_dataloader_setup(X, y, batch_size, optimizer, width=256, seed=0):
+    """PyTorch eager with DataLoader(TensorDataset, shuffle=True)."""
+    torch = _torch()
+    F = torch.nn.functional
+    ds = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(y).long())
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True,
+                                         generator=torch.Generator().manual_seed(seed))
+    model = _torch_model(torch, width, seed)
+    opt = _torch_opt(torch, model, optimizer)
+
+    def epoch():
+        t0 = time.perf_counter()
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            loss.item()
+        return time.perf_counter() - t0
+
+    return epoch
+
+
+def torch_infer_setup(Xtest, batch_size, width=256):
+    torch = _torch()
+    model = _torch_model(torch, width).eval()
+    Xt = torch.from_numpy(Xtest)
+    n = Xt.shape[0]
+
+    def run():
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for i in range(0, n, batch_size):
+                model(Xt[i:i + batch_size])
+        return time.perf_counter() - t0
+
+    return run
+
+
+# ------------------------------------------------------------------- sklearn
+def sklearn_setup(X, y, batch_size, optimizer, width=256, seed=0):
+    """MLPClassifier, one ``partial_fit`` pass (== one shuffled epoch).
+
+    ``setup`` calls partial_fit once on a single batch so that weight
+    initialisation, label binarisation and solver construction are untimed.
+    sklearn keeps float32 input as float32 (check_array dtype=(f64, f32)).
+    """
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    clf = MLPClassifier(hidden_layer_sizes=(width, width // 2), activation="relu",
+                        solver=optimizer, batch_size=batch_size,
+                        learning_rate="constant", learning_rate_init=_lr(optimizer),
+                        max_iter=1, momentum=0.0, nesterovs_momentum=False,
+                        alpha=0.0, shuffle=True, random_state=seed)
+    classes = np.arange(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.partial_fit(X[:batch_size], y[:batch_size], classes=classes)
+
+    def epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            t0 = time.perf_counter()
+            clf.partial_fit(X, y)
+            return time.perf_counter() - t0
+
+    return epoch
+
+
+# ----------------------------------------------------------------- chainrule
+def _cr_model(cr, width):
+    nn = cr.nn
+    return nn.Sequential(nn.Linear(784, width), nn.ReLU(),
+                         nn.Linear(width, width // 2), nn.ReLU(),
+                         nn.Linear(width // 2, 10))
+
+
+def chainrule_setup(X, y, batch_size, optimizer, width=256, seed=0):
+    """The idiomatic chainrule loop (PyTorch API names)."""
+    import chainrule as cr
+    if hasattr(cr, "manual_seed"):
+        cr.manual_seed(seed)
+    model = _cr_model(cr, width)
+    loader = cr.utils.data.DataLoader(
+        cr.utils.data.TensorDataset(cr.tensor(X), cr.tensor(y)),
+        batch_size=batch_size, shuffle=True)
+    if optimizer == "sgd":
+        opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    else:
+        opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+    cross_entropy = cr.nn.functional.cross_entropy
+
+    def epoch():
+        t0 = time.perf_counter()
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            loss.item()
+        return time.perf_counter() - t0
+
+    return epoch
+
+
+def chainrule_infer_setup(Xtest, batch_size, width=256):
+    import chainrule as cr
+    model = _cr_model(cr, width)
+    model.eval()
+    Xc = cr.tensor(Xtest)
+    n = Xtest.shape[0]
+
+    def run():
+        t0 = time.perf_counter()
+        with cr.no_grad():
+            for i in range(0, n, batch_size):
+                model(Xc[i:i + batch_size])
+        return time.perf_counter() - t0
+
+    return run
+
+
+# --------------------------------------------------------------------- numpy
+def numpy_infer_setup(Xtest, batch_size, width=256):
+    model = bench_numpy_mlp.NumpyMLP(width)
+    n = Xtest.shape[0]
+
+    def run():
+        t0 = time.perf_counter()
+        for i in range(0, n, batch_size):
+            model.forward(Xtest[i:i + batch_size])
+        return time.perf_counter() - t0
+
+    return run
+
+
+TRAIN = {
+    "numpy": bench_numpy_mlp.setup,
+    "torch": torch_setup,
+    "torch-dataloader": torch_dataloader_setup,
+    "sklearn": sklearn_setup,
+    "chainrule": chainrule_setup,
+}
+INFER = {
+    "numpy": numpy_infer_setup,
+    "torch": torch_infer_setup,
+    "chainrule": chainrule_infer_setup,
+}
+# module to import to measure a system's baseline memory (task memory)
+FRAMEWORK_MODULE = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch",
+                    "sklearn": "sklearn.neural_network", "chainrule": "chainrule"}
+
+
+def run_epoch(system, X, y, batch_size, optimizer, width=256):
+    """``run_epoch`` for any system by name: setup (untimed) + one epoch."""
+    return TRAIN[system](X, y, batch_size, optimizer, width)()

@@ -1,0 +1,341 @@
+"""Primitives that move data without arithmetic: reshape, permute, expand, index, cat, pad."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op, _new
+from ..dtypes import result_type
+from ..tensor import Tensor
+from . import dual as D
+from .elementwise import cast
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class Reshape(Op):
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(ctx, g):
+        return g.reshape(ctx.shape)
+
+
+class Permute(Op):
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.inv = tuple(np.argsort(axes))
+        return x.transpose(axes)
+
+    def backward(ctx, g):
+        return D.permute(g, ctx.inv)
+
+
+class Expand(Op):
+    """Broadcast to a larger shape; the engine sums the gradient back (one place for that)."""
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def backward(ctx, g):
+        return g
+
+
+def reshape(x, *shape):
+    shape = _shape_arg(shape)
+    try:
+        target = np.empty(0).reshape(0, -1).shape if False else None  # noqa: F841
+        if shape.count(-1) > 1:
+            raise RuntimeError("only one dimension can be inferred (-1)")
+        known = int(np.prod([s for s in shape if s != -1]))
+        if (-1 in shape and (known == 0 or x.numel() % known)) or \
+                (-1 not in shape and known != x.numel()):
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"shape {list(shape)} is invalid for input of size {x.numel()} "
+                           f"(shape {tuple(x.shape)})") from None
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shp = x.shape
+    return reshape(x, shp[:s] + (int(np.prod(shp[s:e + 1])),) + shp[e + 1:])
+
+
+def _axis(d, ndim, opname):
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{opname}: dimension {d} out of range (expected in [{-n}, {n - 1}] "
+                         f"for a {ndim}-d tensor)")
+    return d % n
+
+
+def permute(x, *dims):
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise RuntimeError(f"permute: dims {dims} is not a permutation of the {x.ndim} "
+                           f"dimensions of a tensor of shape {tuple(x.shape)}")
+    dims = tuple(d % x.ndim for d in dims)
+    if dims == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, axes=dims)
+
+
+def transpose(x, dim0, dim1):
+    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return x
+    a, b = _axis(dim0, x.ndim, "transpose"), _axis(dim1, x.ndim, "transpose")
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, *axes)
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = {_axis(d, x.ndim, "squeeze") for d in dims}
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
+
+
+def unsqueeze(x, dim):
+    d = _axis(dim, x.ndim + 1, "unsqueeze")
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def expand(x, *shape):
+    shape = _shape_arg(shape)
+    if len(shape) < x.ndim:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be at least "
+                           f"the number of dimensions of the tensor ({x.ndim})")
+    lead = len(shape) - x.ndim
+    shape = tuple(x.shape[i - lead] if (s == -1 and i >= lead) else s
+                  for i, s in enumerate(shape))
+    for i, s in enumerate(x.shape):
+        if s != 1 and s != shape[i + lead]:
+            raise RuntimeError(f"expand: the expanded size {shape[i + lead]} must match the "
+                               f"existing size {s} at non-singleton dimension {i}; tensor shape "
+                               f"{tuple(x.shape)}, target {shape}")
+    if shape == x.shape:
+        return x
+    return Expand.apply(x, shape=shape)
+
+
+def broadcast_to(x, shape):
+    return expand(x, *shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# indexing
+# ---------------------------------------------------------------------------------------------
+def _norm_key(key):
+    """Tensors inside an index become arrays; lists become integer/bool arrays."""
+    if isinstance(key, Tensor):
+        return key._data
+    if isinstance(key, list):
+        return np.asarray(key)
+    if isinstance(key, tuple):
+        return tuple(_norm_key(k) for k in key)
+    return key
+
+
+class Index(Op):
+    """``x[key]``; the backward scatters with accumulation, so repeated indices add up."""
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.shape, ctx.key = x.shape, key
+        return x[key]
+
+    def backward(ctx, g):
+        return D.index_add(g, ctx.shape, ctx.key)
+
+
+class IndexAdd(Op):
+    """Zeros of ``shape`` with ``g`` added at ``key``: the adjoint of :class:`Index`."""
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, g, shape, key):
+        ctx.key = key
+        return D.IndexAdd_forward(g, shape, key)
+
+    def backward(ctx, gg):
+        return gg[ctx.key]
+
+
+class IndexPut(Op):
+    """``x[key] = v`` out of place: x's gradient is zero at ``key``, v's is the gradient there."""
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, v, key):
+        ctx.key, ctx.vshape = key, v.shape
+        out = x.copy()
+        out[key] = v
+        return out
+
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        gx = gv = None
+        if n[0]:
+            mask = np.ones(g.shape, dtype=bool)
+            mask[ctx.key] = False
+            gx = g * mask
+        if n[1]:
+            gv = g[ctx.key]
+        return gx, gv
+
+
+def getitem(x, key):
+    k = _norm_key(key)
+    try:
+        return Index.apply(x, key=k)
+    except IndexError as e:
+        raise IndexError(f"index {key!r} is invalid for a tensor of shape {tuple(x.shape)}: "
+                         f"{e}") from None
+
+
+def index_put(x, key, value):
+    k = _norm_key(key)
+    if not isinstance(value, Tensor):
+        value = _new(np.asarray(value, dtype=x.dtype), False, None)
+    elif value.dtype != x.dtype:
+        value = cast(value, x.dtype)
+    target = x._data[k].shape
+    if value.shape != target:
+        value = expand(value, *target)
+    return IndexPut.apply(x, value, key=k)
+
+
+# ---------------------------------------------------------------------------------------------
+# joining and padding
+# ---------------------------------------------------------------------------------------------
+class Cat(Op):
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, *xs, axis):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([0] + [x.shape[axis] for x in xs])
+        return np.concatenate(xs, axis=axis)
+
+    def backward(ctx, g):
+        ax, b = ctx.axis, ctx.bounds
+        pre = (slice(None),) * ax
+        return tuple(g[pre + (slice(b[i], b[i + 1]),)] if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+def cat(tensors, dim=0):
+    """Concatenate along an existing dimension (as ``torch.cat``)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of Tensors")
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = result_type(dt, t.dtype)
+    tensors = [cast(t, dt) for t in tensors]
+    ref = tensors[0]
+    ax = _axis(dim, ref.ndim, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape))
+                                     if j != ax):
+            raise RuntimeError(f"cat: sizes of tensors must match except in dimension {ax}; "
+                               f"tensor 0 has shape {tuple(ref.shape)}, tensor {i} has shape "
+                               f"{tuple(t.shape)}")
+    return Cat.apply(*tensors, axis=ax)
+
+
+concat = cat
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{tuple(tensors[0].shape)} at entry 0 and {tuple(t.shape)} at "
+                               f"entry {i}")
+    d = _axis(dim, tensors[0].ndim + 1, "stack")
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Split into chunks of a given size, or of the given list of sizes (as ``torch.split``)."""
+    ax = _axis(dim, x.ndim, "split")
+    n = x.shape[ax]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split: sections {sizes} sum to {sum(sizes)} but dimension {ax} "
+                               f"has size {n}")
+    out, start = [], 0
+    pre = (slice(None),) * ax
+    for s in sizes:
+        out.append(getitem(x, pre + (slice(start, start + s),)))
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    n = x.shape[_axis(dim, x.ndim, "chunk")]
+    return split(x, -(-n // chunks), dim)
+
+
+class Pad(Op):
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        ctx.slices = tuple(slice(a, a + s) for (a, _), s in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(ctx, g):
+        return g[ctx.slices]
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Pad the last dimensions: ``pad = (left_last, right_last, left_prev, right_prev, ...)``."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} (only 'constant' is implemented)")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of values covering at most {x.ndim} "
+                         f"dimensions, got {pad}")
+    if any(p < 0 for p in pad):
+        raise NotImplementedError("pad: negative padding (cropping) is not supported")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return Pad.apply(x, widths=tuple(widths), value=value)
