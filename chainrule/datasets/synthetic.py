@@ -249,7 +249,7 @@ def train_test_split(X, y, test_size=0.2, seed=0, stratify: bool = True,
             quota = counts * (n_test / n)
             take = np.floor(quota).astype(np.int64)
             order = np.argsort(-(quota - take), kind="stable")
-            take[: n_test - int(take.sum())] += 1
+            take[order[: n_test - int(take.sum())]] += 1
             test_parts, train_parts = [], []
             for c in range(len(classes)):
                 members = rng.permutation(np.flatnonzero(inv == c))
