@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .autograd import function as _fn
 from .autograd.function import STATE, _new
 from .dtypes import as_dtype, default_float, dtype_repr, infer_array
 
@@ -359,6 +360,9 @@ class Tensor:
 
     def __ipow__(self, other):
         return self.pow_(other)
+
+
+_fn._Tensor = Tensor
 
 
 def is_tensor(obj) -> bool:

@@ -18,28 +18,36 @@ def _freed(t):
         "need to backward twice.")
 
 
-def _topo(roots):
-    """Tensors reachable from ``roots`` through tensors that require grad, in post-order."""
-    order, seen = [], set()
-    stack = [(r, False) for r in roots]
+def _reachable(roots):
+    """Non-leaf tensors reachable from ``roots`` through tensors that require grad, newest first.
+
+    Nodes carry their creation number (``seq``), so sorting on it gives a valid reverse
+    topological order without a recursive (or post-order) walk.
+    """
+    found, seen = [], set()
+    stack = list(roots)
     while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
+        t = stack.pop()
+        k = id(t)
+        if k in seen:
             continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
+        seen.add(k)
         node = t._node
-        if node is not None:
-            inputs = node.inputs
-            if inputs is None:
-                raise _freed(t)
-            for inp in inputs:
-                if inp.requires_grad and id(inp) not in seen:
-                    stack.append((inp, False))
-    return order
+        if node is None:
+            continue
+        inputs = node.inputs
+        if inputs is None:
+            raise _freed(t)
+        found.append(t)
+        for inp in inputs:
+            if inp.requires_grad:
+                stack.append(inp)
+    found.sort(key=_seq, reverse=True)
+    return found
+
+
+def _seq(t):
+    return t._node.seq
 
 
 def sum_to(g, shape):
@@ -56,8 +64,8 @@ def sum_to(g, shape):
     return g.reshape(shape)
 
 
-def _check_versions(node, t):
-    vs = getattr(node, "versions", None)
+def _check_versions(node):
+    vs = node.versions
     if vs is not None:
         for i, (inp, v) in enumerate(zip(node.inputs, vs)):
             if inp._version != v:
@@ -79,62 +87,85 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     """Propagate ``seeds`` (one gradient per root) back through the graph.
 
     ``capture`` maps ``id(tensor)`` to a slot index: those tensors' total gradients are returned
-    in a list instead of (or as well as) being accumulated into leaves' ``.grad``.
+    in a list instead of being accumulated into leaves' ``.grad`` (used by ``cr.grad``).
     """
-    order = _topo(roots)
-    grads = {}
+    order = _reachable(roots)
+    grads, leaves = {}, {}
     for r, s in zip(roots, seeds):
         k = id(r)
         grads[k] = s if k not in grads else grads[k] + s
+        if r._node is None:
+            leaves[k] = r
     captured = [None] * (len(capture) if capture else 0)
-    handed = set()   # ids of arrays already stored as some .grad in this pass (must not alias)
     prev_dual, prev_enabled = STATE.dual, STATE.enabled
     STATE.dual = create_graph
     STATE.enabled = create_graph
+    anomaly = STATE.anomaly
     try:
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
+        pop, get = grads.pop, grads.get
+        for t in order:
+            g = pop(id(t), None)
             if g is None:
                 continue
             if t._hooks:
-                for hook in list(t._hooks.values()):
-                    r = hook(g if create_graph else _new(g, False, None))
-                    if r is not None:
-                        g = r if create_graph else r._data
-            if capture is not None:
-                slot = capture.get(id(t))
-                if slot is not None:
-                    captured[slot] = g
-            node = t._node
-            if node is None:
-                if accumulate:
-                    _accumulate(t, g, create_graph, handed)
-                continue
+                g = _run_hooks(t, g, create_graph)
+            if capture is not None and id(t) in capture:
+                captured[capture[id(t)]] = g
             if t._retain and accumulate:
-                _accumulate(t, g, create_graph, handed)
-            if node.inputs is None:
-                raise _freed(t)
-            _check_versions(node, t)
+                _accumulate(t, g, create_graph, set())
+            node = t._node
+            if node.versions is not None or node.uses_output:
+                _check_versions(node)
             gs = node.backward(g)
+            if anomaly:
+                anomaly_backward(node, gs if type(gs) is tuple else (gs,))
             if type(gs) is not tuple:
-                gs = (gs,)
-            if STATE.anomaly:
-                anomaly_backward(node, gs)
-            for inp, gi, need in zip(node.inputs, gs, node.needs_input_grad):
-                if gi is None or not need:
-                    continue
-                if gi.shape != inp._data.shape:
-                    gi = sum_to(gi, inp._data.shape)
-                if gi.dtype != inp._data.dtype:
-                    gi = gi.astype(inp._data.dtype) if not create_graph else gi.to(inp.dtype)
+                inp = node.inputs[0]
+                gs_pairs = ((inp, gs),)
+            else:
+                gs_pairs = [(inp, gi) for inp, gi, need in
+                            zip(node.inputs, gs, node.needs_input_grad) if need and gi is not None]
+            for inp, gi in gs_pairs:
+                d = inp._data
+                if gi.shape != d.shape:
+                    gi = sum_to(gi, d.shape)
+                if gi.dtype != d.dtype:
+                    gi = gi.to(inp.dtype) if create_graph else gi.astype(d.dtype)
                 k = id(inp)
-                prev = grads.get(k)
-                grads[k] = gi if prev is None else prev + gi
+                prev = get(k)
+                if prev is None:
+                    grads[k] = gi
+                    if inp._node is None:
+                        leaves[k] = inp
+                else:
+                    grads[k] = prev + gi
             if not retain_graph:
                 node.release()
+        # leaves last: each receives its total gradient once (hooks see the sum, as in PyTorch)
+        handed = set()   # ids of arrays already stored as some .grad (must not alias)
+        for k, t in leaves.items():
+            g = grads.get(k)
+            if g is None:
+                continue
+            if type(g) is not np.ndarray and not create_graph:
+                g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars: keep arrays
+            if t._hooks:
+                g = _run_hooks(t, g, create_graph)
+            if capture is not None and k in capture:
+                captured[capture[k]] = g
+            elif accumulate:
+                _accumulate(t, g, create_graph, handed)
     finally:
         STATE.dual, STATE.enabled = prev_dual, prev_enabled
     return captured
+
+
+def _run_hooks(t, g, create_graph):
+    for hook in list(t._hooks.values()):
+        r = hook(g if create_graph else _new(g, False, None))
+        if r is not None:
+            g = r if create_graph else r._data
+    return g
 
 
 def _accumulate(t, g, create_graph, handed):

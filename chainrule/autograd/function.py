@@ -22,6 +22,7 @@ function into the same graph as an :class:`Op` node.
 """
 from __future__ import annotations
 
+import itertools
 import sys
 import weakref
 
@@ -118,32 +119,52 @@ class Op:
     uses_output = False
     inputs = ()
     needs_input_grad = ()
+    versions = None
 
     @classmethod
     def apply(cls, *inputs, **params):
-        ctx = cls.__new__(cls)
-        out = cls.forward(ctx, *[t._data for t in inputs], **params)
-        if STATE.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    break
-            else:
-                res = _new(out, False, None)
-                if STATE.anomaly:
-                    _anomaly_forward(cls, inputs, res, None)
-                return res
+        ctx = _object_new(cls)
+        if len(inputs) == 1:
+            t = inputs[0]
+            out = cls.forward(ctx, t._data, **params)
+            record = t.requires_grad and STATE.enabled
+        else:
+            out = cls.forward(ctx, *[t._data for t in inputs], **params)
+            record = False
+            if STATE.enabled:
+                for t in inputs:
+                    if t.requires_grad:
+                        record = True
+                        break
+        if type(out) is not np.ndarray:   # 0-d arithmetic gives NumPy scalars: keep arrays
+            out = np.asarray(out)
+        res = _object_new(_Tensor)
+        res._data = out
+        res.grad = None
+        res._version = 0
+        res._hooks = None
+        res._retain = False
+        if record:
+            res.requires_grad = True
+            res._node = ctx
             ctx.inputs = inputs
-            ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
-            if cls.uses_inputs:
-                ctx.versions = tuple([t._version for t in inputs])
-            res = _new(out, True, ctx)
+            ctx.seq = next(_SEQ)
+            if len(inputs) == 1:
+                ctx.needs_input_grad = _ONE_TRUE
+                if cls.uses_inputs:
+                    ctx.versions = (t._version,)
+            else:
+                ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                if cls.uses_inputs:
+                    ctx.versions = tuple([t._version for t in inputs])
             if cls.uses_output:
                 ctx.out_ref = weakref.ref(res)
             if STATE.anomaly:
                 ctx.site = _user_frame()
                 _anomaly_forward(cls, inputs, res, ctx.site)
             return res
-        res = _new(out, False, None)
+        res.requires_grad = False
+        res._node = None
         if STATE.anomaly:
             _anomaly_forward(cls, inputs, res, None)
         return res
@@ -169,14 +190,21 @@ class Op:
         return f"<{type(self).__name__}Backward>"
 
     def release(self):
-        """Free what the graph holds so memory does not grow across training steps."""
-        self.inputs = None
-        self.__dict__.pop("_y", None)
+        """Free what the graph holds (inputs, saved arrays) once backward has used it."""
+        d = self.__dict__
+        d.clear()
+        d["inputs"] = None
+
+
+_object_new = object.__new__
+_ONE_TRUE = (True,)
+_Tensor = None   # set by chainrule.tensor once the class exists (avoids a circular import)
+_SEQ = itertools.count()   # creation order of graph nodes: backward runs newest first
 
 
 def _new(data, requires_grad, node):
-    from ..tensor import Tensor
-    t = Tensor.__new__(Tensor)
+    """Fast internal constructor of a Tensor around ``data`` (no copy, no checks)."""
+    t = _Tensor.__new__(_Tensor)
     t._data = data
     t.requires_grad = requires_grad
     t._node = node
@@ -381,6 +409,7 @@ class Function:
             node.fn, node.ctx = cls, ctx
             node.arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
             node.inputs = tensors
+            node.seq = next(_SEQ)
             node.needs_input_grad = tuple(t.requires_grad for t in tensors)
             return _new(out._data, True, node)
         return _new(out._data, False, None)

@@ -8,7 +8,7 @@ import numpy as np
 
 
 def _t(x):
-    return not isinstance(x, np.ndarray)
+    return not isinstance(x, (np.ndarray, np.generic))
 
 
 def exp(x):

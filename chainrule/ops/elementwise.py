@@ -152,10 +152,11 @@ class Pow(Op):
             ga = g * b * a ** (b - 1)
         if n[1]:
             ad, bd = ctx.inputs[0]._data, ctx.inputs[1]._data
-            safe = np.where((ad == 0) & (bd >= 0), 1, ad).astype(ad.dtype)
+            # log a with a -> 1 where a = 0 and b >= 0 (the limit a^b log a = 0); stays
+            # differentiable in a, so second derivatives keep the d(log a)/da term
+            ok = (ad != 0) | (bd < 0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                mask = ((ad != 0) | (bd < 0)).astype(ad.dtype)
-                gb = g * (a ** b) * D.log(safe if not D._t(a) else const(safe, ad.dtype)) * mask
+                gb = g * (a ** b) * D.log(D.where(ok, a, 1))
         return ga, gb
 
 
@@ -186,14 +187,84 @@ def pow(a, b):  # noqa: A001
         if a._data.dtype.kind in "biu" and (isinstance(b, float) or b < 0):
             a = cast(a, np.float32) if isinstance(b, float) else a
         return PowScalar.apply(a, c=b)
-    a, b = pair(a, b, "pow")
-    return Pow.apply(a, b)
+    return _pow(a, b)
 
 
-add = binary(Add, "add")
-sub = binary(Sub, "sub")
-mul = binary(Mul, "mul")
+class AddScalar(Op):
+    """``x + c`` for a Python number ``c`` (kept as a parameter, not a graph input)."""
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, c):
+        return x + c
+
+    def backward(ctx, g):
+        return g
+
+
+class MulScalar(Op):
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.c = c
+        return x * c
+
+    def backward(ctx, g):
+        return g * ctx.c
+
+
+class DivScalar(Op):
+    """``x / c``; true division as PyTorch does it (not multiplication by 1/c)."""
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.c = c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return x / c
+
+    def backward(ctx, g):
+        return g / ctx.c
+
+
+def _scalar_operand(x, c):
+    """``(x, c)`` ready for a scalar op, or None when PyTorch would promote x's dtype."""
+    k = x._data.dtype.kind
+    if type(c) is float or isinstance(c, np.floating):
+        if k != "f":
+            return None
+        return float(c)
+    if isinstance(c, (bool, np.bool_)):
+        return None
+    if isinstance(c, (int, np.integer)):
+        return int(c) if k == "f" or k in "iu" else None
+    return None
+
+
+def _with_scalar(scalar_op, general):
+    def fn(a, b):
+        if type(a) is Tensor or isinstance(a, Tensor):
+            if not isinstance(b, Tensor):
+                c = _scalar_operand(a, b)
+                if c is not None:
+                    return scalar_op(a, c)
+        return general(a, b)
+    return fn
+
+
+_add = binary(Add, "add")
+_sub = binary(Sub, "sub")
+_mul = binary(Mul, "mul")
 _div = binary(Div, "div")
+_pow = binary(Pow, "pow")
+add = _with_scalar(lambda x, c: AddScalar.apply(x, c=c), _add)
+mul = _with_scalar(lambda x, c: MulScalar.apply(x, c=c), _mul)
+sub = _with_scalar(lambda x, c: AddScalar.apply(x, c=-c), _sub)
+add.__name__, mul.__name__, sub.__name__ = "add", "mul", "sub"
+add.__doc__ = "Elementwise ``a + b`` with broadcasting and PyTorch's type promotion."
+mul.__doc__ = "Elementwise ``a * b`` with broadcasting and PyTorch's type promotion."
+sub.__doc__ = "Elementwise ``a - b`` with broadcasting and PyTorch's type promotion."
 
 
 def div(a, b, rounding_mode=None):
@@ -207,6 +278,8 @@ def div(a, b, rounding_mode=None):
         return _new(r, False, None)
     if a._data.dtype.kind in "biu":
         a, b = cast(a, np.float32), cast(b, np.float32)
+    if b._node is None and b._data.ndim == 0 and not b.requires_grad:
+        return DivScalar.apply(a, c=b._data.item())
     return _div(a, b)
 
 

@@ -18,6 +18,8 @@ def norm_dims(dim, ndim, opname):
     """``dim`` (int, tuple or None) as a sorted tuple of non-negative axes, or None for all."""
     if dim is None:
         return None
+    if not isinstance(dim, (int, np.integer, tuple, list)):
+        raise TypeError(f"{opname}: dim must be an int or a tuple of ints, got {dim!r}")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     for d in dims:
@@ -58,7 +60,7 @@ class Mean(Op):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-        return np.asarray(x.mean(axis=axes, keepdims=keepdim), dtype=x.dtype)
+        return np.asarray(x.sum(axis=axes, keepdims=keepdim) / ctx.n, dtype=x.dtype)
 
     def backward(ctx, g):
         if not ctx.keepdim:

@@ -1,0 +1,108 @@
+"""Fused loss primitives: the hot path of classifier training in one graph node.
+
+``CrossEntropyIndex`` is softmax + negative log-likelihood for integer class targets.  Its forward
+computes a stable log-softmax once and keeps the probabilities; its backward is the famous
+``(softmax - onehot) / N`` without recomputing anything.  Under ``create_graph`` the same gradient
+is rebuilt from differentiable ops so second derivatives are right.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op, _new
+
+
+class CrossEntropyIndex(Op):
+    """Cross-entropy of logits ``x`` (N, C) against class indices ``target`` (N,).
+
+    Parameters (constants, not graph inputs):
+      ``target``     int array (N,);
+      ``weight``     optional per-class weights (C,) in x's dtype;
+      ``ignore``     optional bool mask (N,) of samples to ignore (``ignore_index`` hits);
+      ``reduction``  'mean', 'sum' or 'none'.
+
+    With weights w and kept samples K, 'mean' is ``sum_i w[t_i] l_i / sum_i w[t_i]`` (PyTorch's
+    weighted mean); 'none' returns ``w[t_i] l_i`` (0 for ignored samples).
+    """
+    uses_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore, reduction):
+        n = x.shape[0]
+        rows = np.arange(n)
+        s = x - x.max(axis=1, keepdims=True)
+        e = np.exp(s)
+        z = e.sum(axis=1, keepdims=True)
+        e /= z                                    # e is now softmax(x)
+        nll = np.log(z[:, 0]) - s[rows, target]   # -log_softmax(x)[i, t_i]
+        # per-sample weights: class weight times "not ignored"; None when all are 1
+        w = None
+        if weight is not None:
+            w = weight[target]
+        if ignore is not None:
+            keep = (~ignore).astype(x.dtype)
+            w = keep if w is None else w * keep
+        if w is not None:
+            nll = nll * w
+        ctx.p, ctx.target, ctx.w, ctx.reduction = e, target, w, reduction
+        ctx.rows = rows
+        if reduction == "none":
+            return nll
+        total = nll.sum()
+        if reduction == "sum":
+            return np.asarray(total, dtype=x.dtype)
+        denom = x.dtype.type(n) if w is None else w.sum()
+        ctx.denom = denom
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(total / denom, dtype=x.dtype)
+
+    def backward(ctx, g):
+        red, w = ctx.reduction, ctx.w
+        if D_t(g):
+            return _dual_backward(ctx, g)
+        # scale per sample: g (scalar or (N,)) times the weights, over the denominator for 'mean'
+        if red == "none":
+            scale = g if w is None else g * w
+        else:
+            scale = g / ctx.denom if red == "mean" else g
+            if w is not None:
+                scale = scale * w
+        grad = ctx.p
+        if grad is None:   # a second backward (retain_graph=True): rebuild the probabilities
+            x = ctx.inputs[0]._data
+            grad = np.exp(x - x.max(axis=1, keepdims=True))
+            grad /= grad.sum(axis=1, keepdims=True)
+        ctx.p = None       # the saved buffer becomes the gradient (no copy)
+        grad[ctx.rows, ctx.target] -= 1
+        if np.ndim(scale) == 0:
+            grad *= scale
+        else:
+            grad *= np.asarray(scale, dtype=grad.dtype)[:, None]
+        return grad
+
+    def release(self):
+        Op.release(self)
+        self.p = None
+
+
+def D_t(x):
+    return not isinstance(x, np.ndarray)
+
+
+def _dual_backward(ctx, g):
+    """The same gradient built from differentiable ops (second derivatives for create_graph)."""
+    from .reduce import softmax
+    x = ctx.input(0)
+    p = softmax(x, dim=1)
+    onehot = np.zeros(x.shape, dtype=x.dtype)
+    onehot[ctx.rows, ctx.target] = 1
+    diff = p - _new(onehot, False, None)
+    red, w = ctx.reduction, ctx.w
+    if red == "none":
+        scale = g if w is None else g * _new(w, False, None)
+        return diff * scale.reshape(-1, 1)
+    if red == "mean":
+        g = g / _new(np.asarray(ctx.denom, dtype=x.dtype), False, None)
+    if w is not None:
+        return diff * (g * _new(w, False, None)).reshape(-1, 1)
+    return diff * g
