@@ -1,0 +1,2 @@
+"""Utilities: data loading (``cr.utils.data``) and removable hook handles."""
+from . import data, hooks  # noqa: F401
