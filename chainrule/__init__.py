@@ -36,6 +36,8 @@ def _lazy(name):
 def __getattr__(name):
     # subpackages load on first use so that ``import chainrule`` stays fast
     if name in ("nn", "optim", "utils", "datasets", "train", "classic", "debug", "viz",
-                "functional"):
+                "models", "cli"):
         return _lazy(name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+from .serialization import load, save  # noqa: E402  (cr.save / cr.load: safe .npz state dicts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Op, _new
+from ..autograd.function import STATE, Op, _new
 
 
 class CrossEntropyIndex(Op):
@@ -58,7 +58,7 @@ class CrossEntropyIndex(Op):
 
     def backward(ctx, g):
         red, w = ctx.reduction, ctx.w
-        if D_t(g):
+        if STATE.dual:
             return _dual_backward(ctx, g)
         # scale per sample: g (scalar or (N,)) times the weights, over the denominator for 'mean'
         if red == "none":
@@ -83,10 +83,6 @@ class CrossEntropyIndex(Op):
     def release(self):
         Op.release(self)
         self.p = None
-
-
-def D_t(x):
-    return not isinstance(x, np.ndarray)
 
 
 def _dual_backward(ctx, g):

@@ -1,0 +1,27 @@
+"""Neural-network building blocks (as ``torch.nn``): modules, units, costs, init.
+
+Example::
+
+    import chainrule as cr
+    nn = cr.nn
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    loss = nn.CrossEntropyLoss()(model(cr.randn(32, 784)), cr.randint(0, 10, (32,)))
+"""
+from . import functional, init, utils
+from .activations import (ELU, GELU, SELU, Abs, AbsReLU, HardThreshold, Hardtanh, LeakyReLU,
+                          LogSigmoid, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step,
+                          Tanh, Threshold)
+from .container import ModuleDict, ModuleList, Sequential
+from .layers import Dropout, Flatten, Identity, Linear, Maxout, PReLU
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss,
+                   KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity",
+           "Flatten", "Dropout", "Maxout", "PReLU", "Sigmoid", "Tanh", "ReLU", "LeakyReLU",
+           "AbsReLU", "Abs", "ELU", "SELU", "Softplus", "Step", "HardThreshold", "Threshold",
+           "GELU", "SiLU",
+           "Hardtanh", "LogSigmoid", "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss",
+           "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
+           "GaussianNLLLoss", "KLDivLoss", "functional", "init", "utils"]
