@@ -61,6 +61,8 @@ def infer_array(data, dtype):
     dt = as_dtype(dtype)
     if isinstance(data, Tensor):
         data = data._data
+    if isinstance(data, np.generic):   # a NumPy scalar keeps its dtype, as in torch.tensor
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         if data.dtype not in _ALLOWED:
             raise TypeError(f"can't convert an array of dtype {data.dtype} to a tensor; supported:"

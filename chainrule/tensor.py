@@ -186,7 +186,7 @@ class Tensor:
             if self._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
                                    f"tensor has shape {self.shape}: pass gradient= of that shape")
-            seed = np.ones_like(self._data)
+            seed = np.ones(self._data.shape, self._data.dtype)
         else:
             seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
             if seed.shape != self._data.shape:

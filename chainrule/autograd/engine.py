@@ -38,16 +38,12 @@ def _reachable(roots):
         inputs = node.inputs
         if inputs is None:
             raise _freed(t)
-        found.append(t)
+        found.append((node.seq, t))
         for inp in inputs:
             if inp.requires_grad:
                 stack.append(inp)
-    found.sort(key=_seq, reverse=True)
-    return found
-
-
-def _seq(t):
-    return t._node.seq
+    found.sort(reverse=True)     # seq numbers are unique, so tensors are never compared
+    return [t for _, t in found]
 
 
 def sum_to(g, shape):
@@ -114,7 +110,12 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             if t._retain and accumulate:
                 _accumulate(t, g, create_graph, set())
             node = t._node
-            if node.versions is not None or node.uses_output:
+            vs = node.versions
+            if vs is not None:
+                for inp, v in zip(node.inputs, vs):
+                    if inp._version != v:
+                        _check_versions(node)
+            if node.uses_output:
                 _check_versions(node)
             gs = node.backward(g)
             if anomaly:
@@ -154,13 +155,19 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             if capture is not None and k in capture:
                 captured[capture[k]] = g
             elif accumulate:
-                _accumulate(t, g, create_graph, handed)
+                if t.grad is None and not create_graph and g.base is None and id(g) not in handed:
+                    handed.add(id(g))      # fresh array owned by nobody else: store it as is
+                    t.grad = _new(g, False, None)
+                else:
+                    _accumulate(t, g, create_graph, handed)
     finally:
         STATE.dual, STATE.enabled = prev_dual, prev_enabled
     return captured
 
 
 def _run_hooks(t, g, create_graph):
+    if type(g) is not np.ndarray and not create_graph:
+        g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars: hooks see tensors of arrays
     for hook in list(t._hooks.values()):
         r = hook(g if create_graph else _new(g, False, None))
         if r is not None:
@@ -172,6 +179,8 @@ def _accumulate(t, g, create_graph, handed):
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
         return
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars (retain_grad on a 0-d tensor)
     if t.grad is None:
         # own the array: g may alias an upstream gradient or a forward buffer
         t.grad = _new(g.copy() if g.base is not None or not g.flags.writeable else g, False, None)

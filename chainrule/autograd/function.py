@@ -88,7 +88,13 @@ class set_grad_enabled(no_grad):
         STATE.enabled = self._mode
 
     def __enter__(self):
+        STATE.enabled = self._mode
         return self
+
+    def __call__(self, fn):
+        # used as a decorator: the call in ``__init__`` must not change the global mode
+        STATE.enabled = self._prev
+        return super().__call__(fn)
 
 
 def is_grad_enabled() -> bool:

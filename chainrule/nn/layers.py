@@ -84,8 +84,8 @@ class Linear(Module):
 
     def forward(self, x):
         w, b = self.weight, self.bias
-        if x.__class__ is not Tensor or x.ndim == 0 or x.shape[-1] != self.in_features \
-                or x._data.dtype != w._data.dtype:
+        d = x._data if x.__class__ is Tensor else None
+        if d is None or d.ndim == 0 or d.shape[-1] != self.in_features or d.dtype != w._data.dtype:
             check_input(f"Linear({self.in_features} -> {self.out_features})", x,
                         self.in_features, w)
         if b is None:

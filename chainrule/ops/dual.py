@@ -20,7 +20,7 @@ def log(x):
 
 
 def where(cond, a, b):
-    if _t(a) or _t(b):
+    if hasattr(a, "_data") or hasattr(b, "_data"):   # a Tensor on either side (b may be 0)
         from .elementwise import where as w
         return w(cond, a, b)
     return np.where(cond, a, b)

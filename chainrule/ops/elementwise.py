@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Op, _new
-from ..dtypes import as_dtype, result_type, scalar_array
+from ..dtypes import as_dtype, get_default_dtype, result_type, scalar_array
 from ..tensor import Tensor
 from . import dual as D
 
@@ -41,11 +41,18 @@ def pair(a, b, opname):
     da, db = a._data.dtype, b._data.dtype
     if da != db:
         dt = result_type(da, db)
+        if (a._data.ndim == 0) != (b._data.ndim == 0) and _same_category(da, db):
+            # PyTorch: a 0-d tensor does not widen a dimensioned tensor of its own category
+            dt = db if a._data.ndim == 0 else da
         if da != dt:
             a = cast(a, dt)
         if db != dt:
             b = cast(b, dt)
     return a, b
+
+
+def _same_category(da, db):
+    return (da.kind == "b") == (db.kind == "b") and (da.kind == "f") == (db.kind == "f")
 
 
 def broadcast_error(opname, a, b):
@@ -72,7 +79,7 @@ def binary(op, opname):
 
 def _float_only(x, opname):
     if x._data.dtype.kind != "f":
-        return cast(x, np.float32) if x._data.dtype.kind in "biu" else x
+        return cast(x, get_default_dtype()) if x._data.dtype.kind in "biu" else x
     return x
 
 
@@ -178,6 +185,8 @@ class PowScalar(Op):
             return g * (x * 2)
         if c == 1:
             return g
+        if c == 0:    # x^0 is constant; c x^(c-1) would be 0 * inf = nan at x = 0
+            return g * 0
         return g * (c * x ** (c - 1))
 
 
@@ -185,7 +194,9 @@ def pow(a, b):  # noqa: A001
     """``a ** b`` (as ``torch.pow``)."""
     if isinstance(a, Tensor) and isinstance(b, _SCALAR) and not isinstance(b, (bool, np.bool_)):
         if a._data.dtype.kind in "biu" and (isinstance(b, float) or b < 0):
-            a = cast(a, np.float32) if isinstance(b, float) else a
+            a = cast(a, get_default_dtype()) if isinstance(b, float) else a
+        elif a._data.dtype == np.bool_:
+            a = cast(a, np.int64)     # bool ** int is int64 in torch
         return PowScalar.apply(a, c=b)
     return _pow(a, b)
 
@@ -277,7 +288,7 @@ def div(a, b, rounding_mode=None):
                 np.trunc(a._data / b._data).astype(result_type(a.dtype, b.dtype))
         return _new(r, False, None)
     if a._data.dtype.kind in "biu":
-        a, b = cast(a, np.float32), cast(b, np.float32)
+        a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
     if b._node is None and b._data.ndim == 0 and not b.requires_grad:
         return DivScalar.apply(a, c=b._data.item())
     return _div(a, b)
@@ -407,10 +418,19 @@ class Clone(Op):
         return g
 
 
+def not_tensor(opname, x):
+    return TypeError(f"{opname}(): argument 'input' must be a Tensor, not {type(x).__name__} "
+                     "(wrap it with cr.tensor(...))")
+
+
 def _unary(op, name, floating=True):
     def fn(x):
-        if floating and x._data.dtype.kind != "f":
-            x = cast(x, np.float32)
+        try:
+            kind = x._data.dtype.kind
+        except AttributeError:
+            raise not_tensor(name, x) from None
+        if floating and kind != "f":
+            x = cast(x, get_default_dtype())
         return op.apply(x)
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}`` (as ``torch.{name}``)."
@@ -439,9 +459,23 @@ def cast(x, dtype):
     return Cast.apply(x, dtype=dtype)
 
 
+class Sign(Op):
+    """Sign of each element; its derivative is zero (the result stays in the graph, as torch)."""
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+    def backward(ctx, g):
+        return g * 0
+
+
 def sign(x):
-    """Sign of each element; its derivative is zero, so the result is outside the graph."""
-    return _new(np.sign(x._data), False, None)
+    """Sign of each element (as ``torch.sign``); the gradient through it is zero."""
+    if not isinstance(x, Tensor):
+        raise not_tensor("sign", x)
+    return Sign.apply(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,6 +558,8 @@ def where(condition, input, other):  # noqa: A002
 
 def clamp(x, min=None, max=None):  # noqa: A002
     """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``."""
+    if not isinstance(x, Tensor):
+        raise not_tensor("clamp", x)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -533,8 +569,11 @@ def clamp(x, min=None, max=None):  # noqa: A002
         if max is not None:
             out = minimum(out, max)
         return out
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clamp: min ({min}) is greater than max ({max})")
+    if x._data.dtype.kind in "biu":   # promote as torch: int clamped by a float is float
+        if isinstance(min, float) or isinstance(max, float):
+            x = cast(x, get_default_dtype())
+        elif x._data.dtype == np.bool_:
+            x = cast(x, np.int64)
     t = x._data.dtype.type
     return Clamp.apply(x, lo=None if min is None else t(min), hi=None if max is None else t(max))
 

@@ -42,7 +42,7 @@ class Linear(Op):
                 x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
                 gw = g2.mT @ x2
             if len(n) > 2 and n[2]:
-                gb = g2.sum(0) if isinstance(g2, np.ndarray) else g2.sum(dim=0)
+                gb = np.add.reduce(g2, axis=0) if isinstance(g2, np.ndarray) else g2.sum(dim=0)
         return (gx, gw, gb) if len(n) > 2 else (gx, gw)
 
 

@@ -30,9 +30,9 @@ class CrossEntropyIndex(Op):
     def forward(ctx, x, target, weight, ignore, reduction):
         n = x.shape[0]
         rows = np.arange(n)
-        s = x - x.max(axis=1, keepdims=True)
+        s = x - np.maximum.reduce(x, axis=1, keepdims=True)
         e = np.exp(s)
-        z = e.sum(axis=1, keepdims=True)
+        z = np.add.reduce(e, axis=1, keepdims=True)
         e /= z                                    # e is now softmax(x)
         nll = np.log(z[:, 0]) - s[rows, target]   # -log_softmax(x)[i, t_i]
         # per-sample weights: class weight times "not ignored"; None when all are 1
@@ -48,12 +48,14 @@ class CrossEntropyIndex(Op):
         ctx.rows = rows
         if reduction == "none":
             return nll
-        total = nll.sum()
+        total = np.add.reduce(nll)
         if reduction == "sum":
             return np.asarray(total, dtype=x.dtype)
-        denom = x.dtype.type(n) if w is None else w.sum()
-        ctx.denom = denom
-        with np.errstate(invalid="ignore", divide="ignore"):
+        if w is None:
+            ctx.denom = n
+            return np.asarray(total / n, dtype=x.dtype)
+        denom = ctx.denom = w.sum()
+        with np.errstate(invalid="ignore", divide="ignore"):   # every sample ignored: NaN
             return np.asarray(total / denom, dtype=x.dtype)
 
     def backward(ctx, g):
@@ -74,7 +76,7 @@ class CrossEntropyIndex(Op):
             grad /= grad.sum(axis=1, keepdims=True)
         ctx.p = None       # the saved buffer becomes the gradient (no copy)
         grad[ctx.rows, ctx.target] -= 1
-        if np.ndim(scale) == 0:
+        if getattr(scale, "ndim", 0) == 0:
             grad *= scale
         else:
             grad *= np.asarray(scale, dtype=grad.dtype)[:, None]

@@ -7,9 +7,10 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Op, _new
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 from . import dual as D
-from .elementwise import cast, mul, sub
+from .elementwise import cast, mul, not_tensor, sub
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -32,7 +33,8 @@ def norm_dims(dim, ndim, opname):
         out.append(int(d) % _b.max(ndim, 1))
     if len(set(out)) != len(out):
         raise RuntimeError(f"{opname}: dim {dim} appears more than once")
-    return tuple(sorted(out)) if ndim else None
+    # an empty tuple reduces over every dim, as in PyTorch (NumPy would reduce over none)
+    return tuple(sorted(out)) if ndim and out else None
 
 
 def _kept_shape(shape, axes):
@@ -159,6 +161,8 @@ def amax(x, dim=None, keepdim=False):
 def argmax(x, dim=None, keepdim=False):
     if dim is None:
         return _new(np.asarray(x._data.argmax(), dtype=np.int64), False, None)
+    if x.ndim == 0:
+        return _new(np.zeros((), dtype=np.int64), False, None)
     r = x._data.argmax(axis=norm_dims(dim, x.ndim, "argmax")[0])
     return _new((np.expand_dims(r, dim) if keepdim else r).astype(np.int64), False, None)
 
@@ -166,6 +170,8 @@ def argmax(x, dim=None, keepdim=False):
 def argmin(x, dim=None, keepdim=False):
     if dim is None:
         return _new(np.asarray(x._data.argmin(), dtype=np.int64), False, None)
+    if x.ndim == 0:
+        return _new(np.zeros((), dtype=np.int64), False, None)
     r = x._data.argmin(axis=norm_dims(dim, x.ndim, "argmin")[0])
     return _new((np.expand_dims(r, dim) if keepdim else r).astype(np.int64), False, None)
 
@@ -253,11 +259,13 @@ class LogSoftmax(Op):
 
 
 def _one_dim(x, dim, opname):
+    if not isinstance(x, Tensor):
+        raise not_tensor(opname, x)
     if dim is None:
         raise TypeError(f"{opname}() missing the dim argument (implicit dim is deprecated in "
                         "PyTorch too); pass dim=-1 for the last dimension")
     if x._data.dtype.kind != "f":
-        x = cast(x, np.float32)
+        x = cast(x, get_default_dtype())
     if x.ndim == 0:
         return x, 0
     return x, norm_dims(dim, x.ndim, opname)[0]
@@ -278,8 +286,10 @@ def log_softmax(x, dim=None, dtype=None):
 
 
 def logsumexp(x, dim, keepdim=False):
+    if not isinstance(x, Tensor):
+        raise not_tensor("logsumexp", x)
     if x._data.dtype.kind != "f":
-        x = cast(x, np.float32)
+        x = cast(x, get_default_dtype())
     axes = norm_dims(dim, x.ndim, "logsumexp")
     if axes is None:
         axes = tuple(range(x.ndim))

@@ -1,0 +1,394 @@
+"""The op table: one row per op, checked by gradcheck (float64), against PyTorch, in float32.
+
+A row's function takes the array module first (``chainrule`` or ``torch``) so that one lambda is
+usually its own PyTorch twin; ``twin`` overrides it where the two APIs differ.  Run it with
+
+    python -m pytest -p no:cacheprovider -q tests/test_ops_table.py
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from _helpers import (as_list, assert_close, cotangents, cr_inputs, float_outputs, make_arrays,
+                      torch_inputs)
+
+import chainrule as cr
+from chainrule.ops.movement import pad as cr_pad
+
+
+@dataclass
+class Row:
+    name: str
+    fn: object                     # fn(m, *inputs) with m = chainrule or torch
+    shapes: list                   # cases: one tuple of input shapes each
+    domain: object = "real"        # a DOMAINS name, or one per input
+    twin: object = None            # torch version when fn(torch, ...) is not it
+    grad: bool = True              # differentiable (False: bool or integer results)
+    gradgrad: bool = True          # also check second derivatives
+    check: dict = field(default_factory=dict)   # gradcheck keyword overrides
+    f32: bool = True               # result stays float32 for float32 inputs
+
+
+def _torch_pad(p, value=0.0):
+    def f(m, a):
+        import torch.nn.functional as F
+        return F.pad(a, p, value=value)
+    return f
+
+
+BIN = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((1,), (2, 3)), ((), (2, 3))]
+ONE = [((3, 4),), ((2, 1, 3),), ((5,),), ((),)]
+RED = [((3, 4, 5),), ((3, 1, 4),)]
+VAR = [((3, 4, 5),), ((2, 3, 2),)]   # no reduced dim of size 1 (n - 1 = 0 is NaN)
+MM = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((2, 2, 3), (3, 4)),
+      ((2, 1, 2, 3), (3, 3, 2)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,))]
+IDX = np.array([0, 2, 0, 0])                       # repeated: gradients must accumulate
+MASK = np.array([[True, False, True, False], [False, False, True, True], [True] * 4])
+
+ROWS = [
+    # arithmetic, tensor (op) tensor with broadcasting and size-1 dims
+    Row("add", lambda m, a, b: a + b, BIN),
+    Row("sub", lambda m, a, b: a - b, BIN),
+    Row("mul", lambda m, a, b: a * b, BIN),
+    Row("div", lambda m, a, b: a / b, BIN, ["real", "positive"]),
+    Row("pow", lambda m, a, b: a ** b, BIN, ["positive", "real"]),
+    Row("neg", lambda m, a: -a, ONE),
+    Row("add_fn", lambda m, a, b: m.add(a, b), BIN[:3]),
+    Row("mul_fn", lambda m, a, b: m.mul(a, b), BIN[:3]),
+    # ... and with Python scalars on either side
+    Row("add_scalar", lambda m, a: a + 2.5, ONE),
+    Row("radd_scalar", lambda m, a: 2.5 + a, ONE),
+    Row("add_int", lambda m, a: a + 2, ONE),
+    Row("sub_scalar", lambda m, a: a - 1.5, ONE),
+    Row("rsub_scalar", lambda m, a: 1.5 - a, ONE),
+    Row("mul_scalar", lambda m, a: a * -3.0, ONE),
+    Row("rmul_int", lambda m, a: 3 * a, ONE),
+    Row("div_scalar", lambda m, a: a / 4.0, ONE),
+    Row("rdiv_scalar", lambda m, a: 3.0 / a, ONE, "positive"),
+    Row("pow_2", lambda m, a: a ** 2, ONE),
+    Row("pow_3", lambda m, a: a ** 3, ONE),
+    Row("pow_half", lambda m, a: a ** 0.5, ONE, "positive"),
+    Row("pow_neg", lambda m, a: a ** -1.5, ONE, "positive"),
+    Row("pow_0", lambda m, a: a ** 0, ONE),
+    Row("rpow", lambda m, a: 2.0 ** a, ONE),
+    Row("matmul", lambda m, a, b: a @ b, MM),
+    Row("matmul_fn", lambda m, a, b: m.matmul(a, b), MM[:4]),
+    # comparisons: bool results, no gradient
+    Row("eq", lambda m, a: a == a[0], [((3, 4),)], grad=False),
+    Row("ne", lambda m, a, b: a != b, BIN[:3], grad=False),
+    Row("lt", lambda m, a, b: a < b, BIN, grad=False),
+    Row("le_scalar", lambda m, a: a <= 0.1, ONE, grad=False),
+    Row("gt_rscalar", lambda m, a: 0.1 > a, ONE, grad=False),
+    Row("ge", lambda m, a, b: m.ge(a, b), BIN[:3], grad=False),
+    # unary
+    Row("exp", lambda m, a: m.exp(a), ONE),
+    Row("log", lambda m, a: m.log(a), ONE, "positive"),
+    Row("sqrt", lambda m, a: m.sqrt(a), ONE, "positive"),
+    Row("abs", lambda m, a: m.abs(a), ONE, "nonzero"),
+    Row("sign", lambda m, a: m.sign(a), ONE, "nonzero"),
+    Row("sign_times", lambda m, a: m.sign(a) * a, ONE, "nonzero"),
+    Row("tanh", lambda m, a: m.tanh(a), ONE),
+    Row("sigmoid", lambda m, a: m.sigmoid(a), ONE),
+    Row("relu", lambda m, a: m.relu(a), ONE, "nonzero"),
+    Row("exp_method", lambda m, a: a.exp().log().sigmoid(), ONE[:2]),
+    # selection
+    Row("maximum", lambda m, a, b: m.maximum(a, b), BIN[:3], "distinct"),
+    Row("minimum", lambda m, a, b: m.minimum(a, b), BIN[:3], "distinct"),
+    Row("clamp", lambda m, a: m.clamp(a, -0.5, 0.5), ONE, "distinct"),
+    Row("clamp_min", lambda m, a: m.clamp(a, min=0.1), ONE, "distinct"),
+    Row("clamp_max", lambda m, a: a.clamp(max=-0.2), ONE, "distinct"),
+    Row("clamp_inverted", lambda m, a: m.clamp(a, 0.5, -0.5), ONE[:2], "distinct"),
+    Row("clamp_tensor", lambda m, a, b: m.clamp(a, min=b), BIN[:2], "distinct"),
+    Row("where", lambda m, a, b: m.where(a > 0, a, b), BIN[:4]),
+    Row("where_scalar", lambda m, a: m.where(a > 0, a, 0.5), ONE),
+    # reductions over dim (int, negative, tuple, all) with keepdim
+    *[Row(f"{op}_{dim}_{kd}", (lambda op, dim, kd: lambda m, a:
+                               getattr(m, op)(a, dim=dim, keepdim=kd))(op, dim, kd), RED)
+      for op in ("sum", "mean") for dim in (0, -1, (0, 2), (1,)) for kd in (False, True)],
+    Row("sum_all", lambda m, a: m.sum(a), RED + [((),)]),
+    Row("mean_all", lambda m, a: a.mean(), RED),
+    *[Row(f"{op}_{dim}_{kd}", (lambda op, dim, kd: lambda m, a:
+                               getattr(m, op)(a, dim=dim, keepdim=kd))(op, dim, kd), VAR)
+      for op in ("var", "std") for dim in (1, (0, 2)) for kd in (False, True)],
+    Row("var_all", lambda m, a: m.var(a), VAR),
+    Row("std_all", lambda m, a: a.std(), VAR),
+    Row("var_correction0", lambda m, a: m.var(a, dim=-1, correction=0), VAR),
+    Row("std_unbiased_false", lambda m, a: m.std(a, 0, unbiased=False), VAR),
+    *[Row(f"{op}_dim{dim}_{kd}", (lambda op, dim, kd: lambda m, a:
+                                  getattr(m, op)(a, dim=dim, keepdim=kd))(op, dim, kd),
+          RED + [((4,),)], "distinct")
+      for op in ("max", "min") for dim in (0, -1) for kd in (False, True)],
+    Row("sum_dim_empty", lambda m, a: m.sum(a, dim=(), keepdim=True) + a.mean(dim=()), RED),
+    Row("reduce_0d", lambda m, a: a.sum(0) + a.mean(-1) + a.max(0)[0] + m.softmax(a, 0)
+        + m.logsumexp(a, 0) + a.var(0, correction=0), [((),)]),
+    Row("argmax", lambda m, a: (m.argmax(a, dim=1), a.argmin(-1, keepdim=True), a.argmax()),
+        RED, "distinct", grad=False),
+    Row("argmax_0d", lambda m, a: (m.argmax(a, 0), a.argmin()), [((),)], grad=False),
+    Row("max_all", lambda m, a: m.max(a), RED, "distinct"),
+    Row("min_all", lambda m, a: a.min(), RED, "distinct"),
+    # softmax family
+    *[Row(f"{op}_{dim}", (lambda op, dim: lambda m, a: getattr(m, op)(a, dim=dim))(op, dim),
+          [((3, 4),), ((2, 3, 4),), ((5,),)] if dim == -1 else [((3, 4),), ((2, 3, 4),)])
+      for op in ("softmax", "log_softmax") for dim in (0, -1)],
+    Row("logsumexp_last", lambda m, a: m.logsumexp(a, dim=-1), [((3, 4),), ((2, 3, 4),)]),
+    Row("logsumexp_tuple_keep", lambda m, a: m.logsumexp(a, dim=(0, 1), keepdim=True),
+        [((3, 4),), ((2, 3, 4),)]),
+    # movement
+    Row("reshape", lambda m, a: a.reshape(2, 6), [((3, 4),), ((12,),)]),
+    Row("reshape_infer", lambda m, a: m.reshape(a, (4, -1)), [((3, 4),), ((2, 2, 3),)]),
+    Row("view", lambda m, a: a.view(-1), [((3, 4),), ((2, 1, 3),)]),
+    Row("flatten", lambda m, a: m.flatten(a, 1), [((2, 3, 4),), ((2, 1, 1),)]),
+    Row("flatten_all", lambda m, a: a.flatten(), [((2, 3, 4),)]),
+    Row("transpose", lambda m, a: m.transpose(a, 0, 2), [((2, 3, 4),), ((1, 3, 2),)]),
+    Row("transpose_neg", lambda m, a: a.transpose(-1, -2), [((3, 4),), ((2, 3, 4),)]),
+    Row("permute", lambda m, a: a.permute(2, 0, 1), [((2, 3, 4),), ((2, 1, 3),)]),
+    Row("squeeze_all", lambda m, a: a.squeeze(), [((3, 1, 4, 1),), ((1,),)]),
+    Row("squeeze_dim", lambda m, a: m.squeeze(a, 1), [((3, 1, 4),), ((3, 2),)]),
+    Row("unsqueeze", lambda m, a: m.unsqueeze(a, 0), [((3, 4),), ((),)]),
+    Row("unsqueeze_neg", lambda m, a: a.unsqueeze(-1), [((3, 4),)]),
+    Row("expand", lambda m, a: a.expand(2, 3, 4), [((3, 1),), ((4,),), ((1, 1, 4),)]),
+    Row("expand_keep", lambda m, a: a.expand(-1, 5), [((3, 1),)]),
+    Row("T", lambda m, a: a.T * 1, [((3, 4),), ((1, 4),)]),
+    Row("mT", lambda m, a: a.mT, [((2, 3, 4),)]),
+    # indexing: slices, integer arrays (repeated), boolean masks
+    Row("index_slice", lambda m, a: a[1:3], [((4, 3),)]),
+    Row("index_step", lambda m, a: a[:, ::2], [((3, 5),)]),
+    Row("index_int", lambda m, a: a[1], [((3, 4),)]),
+    Row("index_ellipsis_none", lambda m, a: a[..., None, 1], [((2, 3, 4),)]),
+    Row("index_neg", lambda m, a: a[-1, -2:], [((3, 4),)]),
+    Row("index_list", lambda m, a: a[[0, 2, 0, 0]], [((3, 4),)]),
+    Row("index_array", lambda m, a: a[m.tensor(IDX)], [((3, 4),), ((3,),)]),
+    Row("index_2d_arrays", lambda m, a: a[[0, 1, 1], [2, 2, 2]], [((3, 4),)]),
+    Row("index_mixed", lambda m, a: a[1:, [3, 0, 3]], [((3, 4),)]),
+    Row("index_mask", lambda m, a: a[m.tensor(MASK)], [((3, 4),)]),
+    Row("index_mask_computed", lambda m, a: a[a > 0], [((3, 4),), ((2, 3, 2),)]),
+    # joining and padding
+    Row("cat0", lambda m, a, b: m.cat([a, b]), [((2, 3), (4, 3)), ((1,), (3,))]),
+    Row("cat1_three", lambda m, a, b: m.cat([a, b, a], dim=1), [((2, 3), (2, 1))]),
+    Row("cat_neg", lambda m, a, b: m.cat((a, b), -1), [((2, 2, 3), (2, 2, 2))]),
+    Row("stack0", lambda m, a, b: m.stack([a, b]), [((2, 3), (2, 3)), ((), ())]),
+    Row("stack_last", lambda m, a, b: m.stack([a, b, a], dim=-1), [((2, 3), (2, 3))]),
+    Row("split_int", lambda m, a: a.split(2), [((5, 3),)]),
+    Row("split_list", lambda m, a: m.split(a, [1, 3], dim=1), [((2, 4),)]),
+    Row("pad_last", lambda m, a: cr_pad(a, (1, 2)), [((3, 4),), ((4,),)],
+        twin=_torch_pad((1, 2))),
+    Row("pad_two", lambda m, a: cr_pad(a, (1, 1, 2, 0), value=0.5), [((2, 3, 4),)],
+        twin=_torch_pad((1, 1, 2, 0), 0.5)),
+    # dtype conversion: float32 rounding needs a coarser finite difference
+    Row("to_float32", lambda m, a: a.to(m.float32).to(m.float64) * 2, ONE, f32=False,
+        check=dict(eps=1e-3, atol=1e-3, rtol=1e-2), gradgrad=False),
+    Row("double_float", lambda m, a: a.double().float().double(), ONE[:2], f32=False,
+        check=dict(eps=1e-3, atol=1e-3, rtol=1e-2), gradgrad=False),
+]
+CASES = [pytest.param(r, i, id=f"{r.name}-{'x'.join(map(str, s)) or 'scalar'}")
+         for r in ROWS for i, s in enumerate(r.shapes)]
+GRAD_CASES = [c for c in CASES if c.values[0].grad]
+# second derivatives on each row's first two shape cases (the costliest check: ~40 vjp evaluations)
+GG_CASES = [c for c in GRAD_CASES if c.values[0].gradgrad and c.values[1] < 2]
+
+
+def test_names_are_unique():
+    assert len({r.name for r in ROWS}) == len(ROWS)
+
+
+def _run(row, i, dtype=cr.float64, requires_grad=True):
+    arrays = make_arrays(row.shapes[i], row.domain, seed=i)
+    xs = cr_inputs(arrays, dtype, requires_grad and row.grad)
+    return arrays, xs, as_list(row.fn(cr, *xs))
+
+
+@pytest.mark.parametrize("row,i", GRAD_CASES)
+def test_gradcheck(row, i):
+    _, xs, _ = _run(row, i)
+    assert cr.autograd.gradcheck(lambda *a: row.fn(cr, *a), tuple(xs), **row.check)
+
+
+@pytest.mark.parametrize("row,i", GG_CASES)
+def test_gradgradcheck(row, i):
+    _, xs, _ = _run(row, i)
+    assert cr.autograd.gradgradcheck(lambda *a: row.fn(cr, *a), tuple(xs), **row.check)
+
+
+@pytest.mark.parametrize("row,i", CASES)
+def test_against_torch(row, i):
+    torch = pytest.importorskip("torch")
+    arrays, xs, outs = _run(row, i)
+    ts = torch_inputs(torch, arrays, row.grad)
+    touts = as_list((row.twin or row.fn)(torch, *ts))
+    assert len(outs) == len(touts)
+    for k, (o, t) in enumerate(zip(outs, touts)):
+        assert str(o.dtype) == str(t.dtype).replace("torch.", ""), f"output {k} dtype"
+        assert_close(o, t, what=f"{row.name} output {k}")
+    if not row.grad:
+        return
+    fo = float_outputs(outs)
+    cots = cotangents(fo)
+    gs = cr.grad(fo, xs, [cr.tensor(c) for c in cots], allow_unused=True)
+    tfo = [t for t in touts if t.dtype.is_floating_point]
+    tgs = torch.autograd.grad(tfo, ts, [torch.tensor(c) for c in cots], allow_unused=True)
+    for k, (g, tg) in enumerate(zip(gs, tgs)):
+        if tg is None or g is None:
+            assert g is None or not np.any(g.numpy()), f"input {k}: torch has no gradient"
+            continue
+        assert g.dtype == cr.float64
+        assert_close(g, tg, what=f"{row.name} grad of input {k}")
+
+
+@pytest.mark.parametrize("row,i", [c for c in CASES if c.values[0].f32])
+def test_float32_stays_float32(row, i):
+    """No silent upcast: float32 inputs give float32 outputs and float32 gradients."""
+    arrays, xs, outs = _run(row, i, cr.float32)
+    _, _, ref = _run(row, i, cr.float64)
+    for o, r in zip(outs, ref):
+        if r.dtype == cr.float64:
+            assert o.dtype == cr.float32, f"{row.name}: {o.dtype}"
+        assert_close(o, r.detach().double() if r.dtype.kind == "f" else r, rtol=1e-4, atol=1e-5,
+                     what=row.name)
+    if row.grad:
+        fo = float_outputs(outs)
+        gs = cr.grad(fo, xs, [cr.ones_like(o) for o in fo], allow_unused=True)
+        assert all(g is None or g.dtype == cr.float32 for g in gs)
+
+
+# ---------------------------------------------------------------------------------------------
+# kinks, ties and poles: no derivative in the calculus sense, so PyTorch's convention is the spec
+# ---------------------------------------------------------------------------------------------
+EDGE = [
+    ("abs_0", lambda m, a: m.abs(a), [0.0, -1.0, 2.0]),
+    ("relu_0", lambda m, a: m.relu(a), [0.0, -1.0, 2.0]),
+    ("sign_0", lambda m, a: m.sign(a) * 2, [0.0, -1.0]),
+    ("pow0_at_0", lambda m, a: a ** 0, [0.0, 2.0]),
+    ("pow2_at_0", lambda m, a: a ** 2, [0.0, 2.0]),
+    ("pow_half_at_0", lambda m, a: a ** 0.5, [0.0, 2.0]),
+    ("sqrt_at_0", lambda m, a: m.sqrt(a), [0.0, 4.0]),
+    ("log_at_0", lambda m, a: m.log(a), [0.0, 1.0]),
+    ("rdiv_at_0", lambda m, a: 1.0 / a, [0.0, 2.0]),
+    ("max_all_ties", lambda m, a: m.max(a), [1.0, 3.0, 3.0]),
+    ("min_all_ties", lambda m, a: a.min(), [-2.0, -2.0, 3.0]),
+    ("maximum_ties", lambda m, a: m.maximum(a, a * 0 + 1.0), [1.0, 0.0, 2.0]),
+    ("minimum_ties", lambda m, a: m.minimum(a, a * 0 + 1.0), [1.0, 0.0, 2.0]),
+    ("clamp_at_bounds", lambda m, a: m.clamp(a, -0.5, 0.5), [-0.5, 0.5, 0.0, 1.0]),
+    ("where_nan_branch", lambda m, a: m.where(a > 0, m.sqrt(a), 0.0), [-1.0, 4.0]),
+    ("softmax_neg_inf", lambda m, a: m.softmax(a, dim=0), [-float("inf"), 0.0, 1.0]),
+]
+
+
+@pytest.mark.parametrize("fn,values", [pytest.param(f, v, id=n) for n, f, v in EDGE])
+def test_edge_values_follow_torch(fn, values):
+    torch = pytest.importorskip("torch")
+    x = cr.tensor(values, dtype=cr.float64, requires_grad=True)
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        y = fn(cr, x)
+        y.backward(cr.ones_like(y))
+    ty = fn(torch, t)
+    ty.backward(torch.ones_like(ty))
+    assert_close(y, ty, what="forward")
+    assert_close(x.grad, t.grad, what="gradient")
+
+
+# ---------------------------------------------------------------------------------------------
+# bad inputs: every op names what went wrong (both shapes, the dim, the dtype)
+# ---------------------------------------------------------------------------------------------
+def _t(*shape, dtype=cr.float64):
+    return cr.ones(*shape, dtype=dtype)
+
+
+BAD = [
+    *[(op, (lambda f: lambda: f(_t(2, 3), _t(4)))(f), RuntimeError, ["(2, 3)", "(4,)"])
+      for op, f in [("add", lambda a, b: a + b), ("sub", lambda a, b: a - b),
+                    ("mul", lambda a, b: a * b), ("div", lambda a, b: a / b),
+                    ("pow", lambda a, b: a ** b), ("maximum", cr.maximum),
+                    ("minimum", cr.minimum), ("eq", cr.eq), ("lt", lambda a, b: a < b),
+                    ("where", lambda a, b: cr.where(a > 0, a, b)),
+                    ("clamp_tensor", lambda a, b: cr.clamp(a, min=b))]],
+    ("matmul_shapes", lambda: _t(2, 3) @ _t(4, 5), RuntimeError, ["(2, 3)", "(4, 5)"]),
+    ("matmul_1d", lambda: _t(3) @ _t(4), RuntimeError, ["(3,)", "(4,)"]),
+    ("matmul_batch", lambda: _t(2, 3, 4) @ _t(3, 4, 5), RuntimeError, ["(2, 3, 4)", "(3, 4, 5)"]),
+    ("matmul_dtype", lambda: _t(2, 3, dtype=cr.float32) @ _t(3, 2), RuntimeError,
+     ["float32", "float64"]),
+    ("matmul_0d", lambda: _t() @ _t(3), RuntimeError, ["()", "(3,)"]),
+    *[(f"{op}_bad_dim", (lambda op: lambda: getattr(cr, op)(_t(2, 3), dim=2))(op), IndexError,
+       ["dim", "2"]) for op in ("sum", "mean", "var", "std", "max", "min", "softmax",
+                                "log_softmax", "logsumexp")],
+    ("sum_dim_twice", lambda: _t(2, 3).sum(dim=(1, -1)), RuntimeError, ["dim"]),
+    ("sum_dim_type", lambda: _t(2, 3).sum(dim=1.5), TypeError, ["dim"]),
+    ("softmax_no_dim", lambda: cr.softmax(_t(2, 3)), TypeError, ["dim"]),
+    ("reshape", lambda: _t(2, 3).reshape(4), RuntimeError, ["[4]", "(2, 3)"]),
+    ("reshape_two_infer", lambda: _t(2, 3).reshape(-1, -1), RuntimeError, ["-1"]),
+    ("view", lambda: _t(2, 3).view(5, -1), RuntimeError, ["(2, 3)", "5"]),
+    ("expand", lambda: _t(3).expand(2, 4), RuntimeError, ["(3,)", "(2, 4)"]),
+    ("expand_fewer", lambda: _t(2, 3).expand(3), RuntimeError, ["dimensions"]),
+    ("transpose_dim", lambda: _t(2, 3).transpose(0, 2), IndexError, ["2"]),
+    ("permute", lambda: _t(2, 3).permute(0, 0), RuntimeError, ["(0, 0)", "(2, 3)"]),
+    ("squeeze_dim", lambda: _t(2, 3).squeeze(3), IndexError, ["3"]),
+    ("unsqueeze_dim", lambda: _t(2, 3).unsqueeze(4), IndexError, ["4"]),
+    ("flatten_order", lambda: _t(2, 3, 4).flatten(2, 1), RuntimeError, ["start_dim"]),
+    ("index_range", lambda: _t(3)[5], IndexError, ["(3,)"]),
+    ("index_mask_shape", lambda: _t(3, 4)[cr.ones(4, 3, dtype=cr.bool) > 0], IndexError,
+     ["(3, 4)"]),
+    ("cat_shapes", lambda: cr.cat([_t(2, 3), _t(2, 4)]), RuntimeError, ["(2, 3)", "(2, 4)"]),
+    ("cat_empty", lambda: cr.cat([]), ValueError, ["non-empty"]),
+    ("cat_dim", lambda: cr.cat([_t(2), _t(2)], dim=1), IndexError, ["1"]),
+    ("stack_shapes", lambda: cr.stack([_t(2, 3), _t(3, 2)]), RuntimeError, ["(2, 3)", "(3, 2)"]),
+    ("split_sections", lambda: _t(5).split([2, 2]), RuntimeError, ["[2, 2]", "5"]),
+    ("pad_odd", lambda: cr_pad(_t(2, 3), (1, 2, 3)), ValueError, ["(1, 2, 3)"]),
+    ("int_requires_grad", lambda: cr.tensor([1, 2], requires_grad=True), RuntimeError,
+     ["floating point", "int64"]),
+    ("bool_requires_grad", lambda: cr.ones(2, dtype=cr.bool).requires_grad_(), RuntimeError,
+     ["floating point", "bool"]),
+    ("mean_int", lambda: cr.arange(4).mean(), RuntimeError, ["int64"]),
+    ("where_cond_dtype", lambda: cr.where(_t(2), _t(2), _t(2)), TypeError, ["bool"]),
+    ("item_many", lambda: _t(2).item(), ValueError, ["(2,)"]),
+    *[(f"{op}_not_tensor", (lambda op: lambda: getattr(cr, op)([1.0, 2.0]))(op), TypeError,
+       [op, "Tensor", "list"]) for op in ("exp", "log", "sqrt", "abs", "sign", "tanh",
+                                          "sigmoid", "relu")],
+    *[(f"{op}_not_tensor", (lambda op: lambda: getattr(cr, op)([1.0, 2.0], dim=0))(op),
+       TypeError, [op, "Tensor", "list"]) for op in ("softmax", "log_softmax", "logsumexp",
+                                                     "sum", "mean", "var")],
+    ("clamp_not_tensor", lambda: cr.clamp(1.0, 0, 2), TypeError, ["clamp", "Tensor", "float"]),
+    ("clamp_no_bounds", lambda: cr.clamp(_t(2)), ValueError, ["min", "max"]),
+    ("neg_bool", lambda: -cr.tensor([True]), TypeError, ["bool"]),
+    ("to_bad_dtype", lambda: _t(2).to("foo"), TypeError, ["foo"]),
+    ("to_complex", lambda: _t(2).to(np.complex64), TypeError, ["complex64"]),
+]
+
+
+@pytest.mark.parametrize("fn,exc,parts", [pytest.param(f, e, p, id=n) for n, f, e, p in BAD])
+def test_bad_inputs(fn, exc, parts):
+    with pytest.raises(exc) as info:
+        fn()
+    msg = str(info.value)
+    for p in parts:
+        assert p in msg, f"{p!r} not in error message: {msg}"
+
+
+def test_matmul_dtype_mismatch_raises_in_torch_too():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 3, dtype=torch.float32) @ torch.ones(3, 2, dtype=torch.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# the softmax family at huge logits: finite, no warning, same as PyTorch
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "logsumexp"])
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+def test_softmax_family_extreme_logits(op, dtype):
+    logits = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -1000.0],
+                       [1000.0, 1000.0, 999.0]])
+    x = cr.tensor(logits, dtype=dtype, requires_grad=True)
+    # underflow of exp(-2000) to 0 is the stable result; overflow, 0/0 and log(0) are not
+    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
+        warnings.simplefilter("error")
+        y = getattr(cr, op)(x, dim=-1)
+        y.backward(cr.ones_like(y))
+    assert y.dtype == dtype and x.grad.dtype == dtype
+    assert np.isfinite(y.detach().numpy()).all() and np.isfinite(x.grad.numpy()).all()
+    lse = np.array([1000.0, -1000.0 + np.log(3), 1000.0 + np.log(2 + np.exp(-1))])
+    expected = {"logsumexp": lse, "log_softmax": logits - lse[:, None],
+                "softmax": np.exp(logits - lse[:, None])}[op]
+    assert_close(y.double(), expected, rtol=1e-6 if dtype == cr.float32 else 1e-12, atol=1e-30)
