@@ -45,16 +45,40 @@ def test_anomaly_catches_nan_born_in_backward_at_the_line_that_created_the_op():
                 np.errstate(divide="ignore", invalid="ignore"):
             y.backward()              # d sqrt / dx at 0 is 1 / 0, times an upstream 0: NaN
     msg = str(err.value)
-    assert "Sqrt produced NaN in its backward" in msg and "(2,)" in msg
+    assert "Sqrt produced NaN in its backward" in msg
+    assert "inputs: (2,) range [0, 4]" in msg                # input shape and value range
     assert f"{HERE}:{line}" in msg
+
+
+class _NanBackward(cr.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return cr.tensor(np.full(g.shape, np.nan))   # NaN made without any chainrule op
+
+
+def test_anomaly_names_a_user_function_and_where_it_was_applied():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.autograd.detect_anomaly():
+        line = line_after()
+        y = _NanBackward.apply(x).sum()
+        with pytest.raises(cr.autograd.AnomalyError) as err:
+            y.backward()
+    msg = str(err.value)
+    assert "_NanBackward produced NaN in its backward" in msg and f"{HERE}:{line}" in msg
 
 
 def test_anomaly_off_by_default_and_warn_mode_and_global_switch():
     x = cr.tensor([0.0])
     assert not np.isfinite(cr.log(x).numpy()).all()          # off: no error
-    with pytest.warns(RuntimeWarning, match="Log produced Inf"):
+    with pytest.warns(RuntimeWarning, match="Log produced Inf") as rec:
         with cr.debug.detect_anomaly(warn=True):
+            line = line_after()
             y = cr.log(x)
+    assert (rec[0].filename, rec[0].lineno) == (HERE, line)   # the warning points at our line
     assert np.isneginf(y.numpy()[0])                          # warn mode keeps going
     cr.autograd.set_detect_anomaly(True)
     try:
@@ -350,10 +374,11 @@ def test_summary_of_nested_modules_and_printing(capsys):
 # chainrule check RUN_DIR
 # ---------------------------------------------------------------------------------------------
 def test_cli_check_on_a_saved_run(tmp_path, capsys):
-    from chainrule.cli import RUN_FORMAT, build_model
+    from chainrule.cli import RUN_FORMAT
+    from chainrule.models import mlp_from_spec
     spec = {"type": "mlp", "sizes": [5, 6, 3], "activation": "tanh", "output_activation": None}
     cr.manual_seed(0)
-    model = build_model(spec)
+    model = mlp_from_spec(spec)
     cr.save(model.state_dict(), str(tmp_path / "model.npz"))
     cfg = {"format": RUN_FORMAT, "model": spec, "loss": "cross_entropy", "n_features": 5,
            "n_classes": 3}
@@ -363,3 +388,24 @@ def test_cli_check_on_a_saved_run(tmp_path, capsys):
     assert "all 4 parameters agree" in out
     with pytest.raises(FileNotFoundError, match="does not exist"):
         cr.debug.cli_check(str(tmp_path / "nope"))
+
+
+# ---------------------------------------------------------------------------------------------
+# the walk-through example (its diagnosis part; the full run with plots is in docs/debugging.md)
+# ---------------------------------------------------------------------------------------------
+def test_walkthrough_example_diagnoses_then_fixes(capsys):
+    import importlib.util
+    from pathlib import Path
+    path = Path(HERE).resolve().parents[1] / "examples" / "debug_vanishing_gradients.py"
+    spec = importlib.util.spec_from_file_location("debug_walkthrough", path)
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    import chainrule.datasets as ds
+    X, y = ds.make_spirals(200, seed=0)
+    data = ds.train_test_split(X, y, test_size=0.25, seed=0)
+    _, _, bad, _ = ex.train("bad", "sigmoid", "notes", 2.0, data, epochs=2)
+    assert ("vanishing", "0") in {(k, layer) for _, k, layer, _ in bad.findings}
+    _, hist, good, _ = ex.train("fixed", "relu", "he", 0.1, data, epochs=8)
+    assert not [f for f in good.findings if f[1] in ("vanishing", "exploding", "dead")]
+    assert hist.history["loss"][-1] < 0.8 * hist.history["loss"][0]
+    assert "vanishing gradients" in capsys.readouterr().out

@@ -88,7 +88,10 @@ def test_sigmoid_op_is_one_node_and_values_or_grads_can_be_hidden():
     assert "Sigmoid" in nodes.values() and "w" in nodes.values()
     assert all(len(v) == 1 for _, _, v in edges)          # values only
     assert ("w", "Mul", ["[2.00, -3.00]"]) in edges
-    assert build_graph(f, names={"w": w}).node("w").label == "w\n(2)"
+    g = build_graph(f, names={"w": w})
+    assert g.node("w").label == "w\n(2)"
+    # an op that folds a Python number shows it, as the slides' "+1" and "*-1" nodes do
+    assert [n.label for n in g.nodes if n.kind == "op"][-2] == "Add\n-3"
     _, edges = parse_dot(to_dot(f, show_values=False))
     assert ("Sigmoid", "output", ["1.00"]) in edges        # gradients only
 
@@ -123,18 +126,24 @@ def test_constant_tensor_without_graph_is_a_single_input():
     assert [n.kind for n in g.nodes] == ["input", "output"] and len(g.edges) == 1
 
 
-def test_draw_graph_writes_dot_and_renders_when_dot_installed(tmp_path):
+def test_draw_graph_writes_dot_text_and_falls_back_without_graphviz(tmp_path, monkeypatch):
     x, y, z, f = xyz()
     p = draw_graph(f, tmp_path / "g.dot", names={"x": x})
-    assert open(p).read().startswith("digraph G {")
-    if shutil.which("dot") is None:
-        with pytest.warns(RuntimeWarning, match="not installed"):
-            p = draw_graph(f, tmp_path / "g.svg")
-        assert p.endswith(".dot")
-        pytest.skip("Graphviz 'dot' not installed: rendering not checked")
-    p = draw_graph(f, tmp_path / "g.svg", names={"x": x, "y": y, "z": z, "f": f})
-    svg = open(p).read()
-    assert "<svg" in svg and "&#45;12.00" in svg and "Mul" in svg
+    assert open(p).read() == to_dot(f, names={"x": x})
+    monkeypatch.setattr("chainrule.viz.graph.shutil.which", lambda name: None)
+    with pytest.warns(RuntimeWarning, match="'dot' program is not installed"):
+        p = draw_graph(f, tmp_path / "g.svg")
+    assert p == str(tmp_path / "g.dot") and not (tmp_path / "g.svg").exists()
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
+def test_draw_graph_renders_svg_and_png_with_graphviz(tmp_path):
+    x, y, z, f = xyz()
+    names = {"x": x, "y": y, "z": z, "f": f}
+    svg = open(draw_graph(f, tmp_path / "g.svg", names=names)).read()
+    assert "<svg" in svg and "&#45;12.00" in svg and "Mul" in svg   # dot escapes '-' as &#45;
+    png = draw_graph(f, tmp_path / "g.png", names=names)
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,3 +234,16 @@ def test_decision_boundary_matches_predictions_and_over_epochs(plots, tmp_path):
     assert all(open(p, "rb").read(8) == PNG for p in files)
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         plots.plot_decision_boundary(model, np.zeros((3, 3)), np.zeros(3))
+
+
+def test_viz_without_matplotlib_imports_and_plots_say_how_to_install(monkeypatch):
+    import subprocess
+    import sys
+    code = ("import sys, chainrule as cr; cr.viz.to_dot(cr.tensor(1.0)); cr.debug.watch; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"          # graph drawing and the monitor never need it
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # as if it were not installed
+    from chainrule.viz import _mpl
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[plot\]'"):
+        _mpl._plt()

@@ -236,10 +236,15 @@ class AnomalyError(RuntimeError):
     """Raised by anomaly mode when an operation produces NaN or Inf."""
 
 
-def _report(msg):
+def _report(msg, site):
     if STATE.anomaly_warn:
         import warnings
-        warnings.warn(msg, RuntimeWarning, stacklevel=4)
+        # the warning points at the user's line, not at the framework frame that noticed it
+        file, _, line = site.rpartition(":")
+        if file and line.isdigit():
+            warnings.warn_explicit(msg, RuntimeWarning, file, int(line))
+        else:
+            warnings.warn(msg, RuntimeWarning, stacklevel=4)
     else:
         raise AnomalyError(msg)
 
@@ -251,7 +256,7 @@ def _anomaly_forward(cls, inputs, res, site):
         shapes = ", ".join(f"{tuple(t.shape)} range {_range(t._data)}" for t in inputs)
         bad = "NaN" if np.isnan(a).any() else "Inf"
         _report(f"anomaly: {cls.__name__} produced {bad} in its forward (output shape "
-                f"{a.shape}); inputs: {shapes}; created at {site}")
+                f"{a.shape}); inputs: {shapes}; created at {site}", site)
 
 
 def anomaly_backward(node, grads):
@@ -261,10 +266,10 @@ def anomaly_backward(node, grads):
         a = getattr(gi, "_data", gi)
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             bad = "NaN" if np.isnan(a).any() else "Inf"
-            shapes = ", ".join(str(tuple(t.shape)) for t in node.inputs)
-            _report(f"anomaly: {type(node).__name__} produced {bad} in its backward "
-                    f"(input shapes {shapes}; gradient range {_range(a)}); the op was created at "
-                    f"{getattr(node, 'site', '<unknown>')}")
+            shapes = ", ".join(f"{tuple(t.shape)} range {_range(t._data)}" for t in node.inputs)
+            site = getattr(node, "site", "<unknown>")
+            _report(f"anomaly: {node.name} produced {bad} in its backward (inputs: {shapes}; "
+                    f"gradient range {_range(a)}); the op was created at {site}", site)
 
 
 class detect_anomaly:
@@ -413,6 +418,8 @@ class Function:
         if STATE.enabled and any(t.requires_grad for t in tensors):
             node = _UserNode.__new__(_UserNode)
             node.fn, node.ctx = cls, ctx
+            if STATE.anomaly:
+                node.site = _user_frame()
             node.arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
             node.inputs = tensors
             node.seq = next(_SEQ)

@@ -253,29 +253,48 @@ def _scalar_operand(x, c):
     return None
 
 
-def _with_scalar(scalar_op, general):
-    def fn(a, b):
-        if type(a) is Tensor or isinstance(a, Tensor):
-            if not isinstance(b, Tensor):
-                c = _scalar_operand(a, b)
-                if c is not None:
-                    return scalar_op(a, c)
-        return general(a, b)
-    return fn
-
-
 _add = binary(Add, "add")
 _sub = binary(Sub, "sub")
 _mul = binary(Mul, "mul")
 _div = binary(Div, "div")
 _pow = binary(Pow, "pow")
-add = _with_scalar(lambda x, c: AddScalar.apply(x, c=c), _add)
-mul = _with_scalar(lambda x, c: MulScalar.apply(x, c=c), _mul)
-sub = _with_scalar(lambda x, c: AddScalar.apply(x, c=-c), _sub)
-add.__name__, mul.__name__, sub.__name__ = "add", "mul", "sub"
-add.__doc__ = "Elementwise ``a + b`` with broadcasting and PyTorch's type promotion."
-mul.__doc__ = "Elementwise ``a * b`` with broadcasting and PyTorch's type promotion."
-sub.__doc__ = "Elementwise ``a - b`` with broadcasting and PyTorch's type promotion."
+
+
+# The wrappers below are on the hot path of every ``x * 0.5``: the common case (a float tensor
+# and a Python float) is decided in the first line, the rest goes through the general rules.
+def add(a, b):
+    """Elementwise ``a + b`` with broadcasting and PyTorch's type promotion."""
+    if type(b) is float and type(a) is Tensor and a._data.dtype.kind == "f":
+        return AddScalar.apply(a, c=b)
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        c = _scalar_operand(a, b)
+        if c is not None:
+            return AddScalar.apply(a, c=c)
+    return _add(a, b)
+
+
+def mul(a, b):
+    """Elementwise ``a * b`` with broadcasting and PyTorch's type promotion."""
+    if type(b) is float and type(a) is Tensor and a._data.dtype.kind == "f":
+        return MulScalar.apply(a, c=b)
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        c = _scalar_operand(a, b)
+        if c is not None:
+            return MulScalar.apply(a, c=c)
+    return _mul(a, b)
+
+
+def sub(a, b):
+    """Elementwise ``a - b`` with broadcasting and PyTorch's type promotion."""
+    if type(b) is float and type(a) is Tensor and a._data.dtype.kind == "f":
+        return AddScalar.apply(a, c=-b)
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        c = _scalar_operand(a, b)
+        if c is not None:
+            return AddScalar.apply(a, c=-c)
+    return _sub(a, b)
+
+
 
 
 def div(a, b, rounding_mode=None):

@@ -1,0 +1,23 @@
+"""Seeing inside networks: computation-graph drawings and training plots.
+
+* :func:`to_dot`, :func:`draw_graph`, :func:`build_graph`: the graph behind a tensor, with forward
+  values and gradients on the edges, as the lecture slides draw ``f = (x + y) z``.
+* :mod:`chainrule.viz.plots` (needs matplotlib, ``pip install chainrule[plot]``): training curves,
+  activation heatmaps and bar views, weight/gradient histograms, decision boundaries.
+"""
+from .graph import Graph, GraphEdge, GraphNode, build_graph, draw_graph, to_dot
+
+_PLOTS = ("plot_history", "plot_activations", "plot_weight_histograms", "plot_layer_stats",
+          "plot_decision_boundary", "decision_boundary_over_epochs", "BoundarySnapshots",
+          "write_all_plots")
+
+__all__ = ["Graph", "GraphNode", "GraphEdge", "build_graph", "to_dot", "draw_graph", *_PLOTS]
+
+
+def __getattr__(name):
+    # plots import matplotlib lazily: importing chainrule.viz must not need it
+    if name in _PLOTS or name == "plots":
+        import importlib
+        plots = importlib.import_module(".plots", __name__)
+        return plots if name == "plots" else getattr(plots, name)
+    raise AttributeError(f"module 'chainrule.viz' has no attribute {name!r}")
