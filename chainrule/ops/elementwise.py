@@ -391,8 +391,15 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))          # never overflows
-        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        # 1 / (1 + e^-x) in four passes; e^-x overflows to inf for very negative x, which gives
+        # the correctly rounded 0 (as PyTorch), so the overflow is expected and silenced.
+        y = np.negative(x)
+        if type(y) is not np.ndarray:   # 0-d input
+            y = np.array(y)
+        with np.errstate(over="ignore"):
+            np.exp(y, out=y)
+        y += 1
+        np.reciprocal(y, out=y)
         ctx._y = y
         return y
 
@@ -402,16 +409,18 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
+    """max(0, x); the gradient mask is taken from the output, only when a backward needs it."""
     uses_inputs = False
+    uses_output = True
 
     @staticmethod
     def forward(ctx, x):
         y = np.maximum(x, 0)
-        ctx.mask = y > 0
+        ctx._y = y
         return y
 
     def backward(ctx, g):
-        return g * ctx.mask
+        return g * (ctx._y > 0)
 
 
 class Cast(Op):
