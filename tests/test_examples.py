@@ -82,8 +82,8 @@ def test_gradient_descent_variants():
 
 def test_cost_functions():
     out = run_example("cost_functions.py")
-    g_mse, cf_mse = floats(r"dMSE/dz = ([+-][\d.]+)\s+\(closed form 2\(y-t\)y\(1-y\) = ([+-][\d.]+)",
-                           out)
+    g_mse, cf_mse = floats(
+        r"dMSE/dz = ([+-][\d.]+)\s+\(closed form 2\(y-t\)y\(1-y\) = ([+-][\d.]+)", out)
     g_ce, cf_ce = floats(r"dCE/dz  = ([+-][\d.]+)\s+\(closed form y-t = ([+-][\d.]+)", out)
     assert g_mse == cf_mse and g_ce == cf_ce and abs(g_ce) > 100 * abs(g_mse)
     mse_loss, mse_acc = floats(r"final MSE: loss ([\d.]+), accuracy ([\d.]+)", out)

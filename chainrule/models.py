@@ -1,0 +1,94 @@
+"""Ready-made model builders (used by the ``chainrule`` command).
+
+Example::
+
+    >>> from chainrule.models import mlp
+    >>> model = mlp([64, 128, 10], activation="relu")
+    >>> model
+    Sequential(
+      (0): Linear(in_features=64, out_features=128, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=128, out_features=10, bias=True)
+    )
+"""
+from __future__ import annotations
+
+__all__ = ["mlp", "mlp_from_spec", "ACTIVATIONS"]
+
+#: activation name -> class name in chainrule.nn
+ACTIVATIONS = {
+    "relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu": "LeakyReLU",
+    "elu": "ELU", "selu": "SELU", "gelu": "GELU", "silu": "SiLU", "swish": "SiLU",
+    "softplus": "Softplus", "hardtanh": "Hardtanh", "identity": "Identity", "linear": "Identity",
+}
+
+_OUTPUTS = {"log_softmax": ("LogSoftmax", {"dim": 1}), "softmax": ("Softmax", {"dim": 1}),
+            "sigmoid": ("Sigmoid", {}), "none": None, None: None}
+
+
+def _activation(nn, name):
+    key = str(name).lower()
+    if key not in ACTIVATIONS:
+        raise ValueError(f"mlp: unknown activation {name!r}; choose one of "
+                         f"{', '.join(sorted(ACTIVATIONS))}")
+    cls = getattr(nn, ACTIVATIONS[key], None)
+    if cls is None:
+        raise ValueError(f"mlp: activation {name!r} needs chainrule.nn.{ACTIVATIONS[key]}, "
+                         "which this version does not have")
+    return cls()
+
+
+def mlp(sizes, activation="relu", output_activation=None, dropout=0.0, bias=True):
+    """A multilayer perceptron: ``Linear`` layers with an activation between them.
+
+    Arguments:
+        sizes: layer widths including input and output, e.g. ``[784, 256, 128, 10]``.
+        activation: the hidden activation's name (see :data:`ACTIVATIONS`).
+        output_activation: ``None`` (raw scores, for ``CrossEntropyLoss``), ``'log_softmax'``
+            (for ``NLLLoss``), ``'softmax'`` or ``'sigmoid'``.
+        dropout: dropout probability after each hidden activation (0 for none).
+        bias: whether the ``Linear`` layers have biases.
+
+    Returns:
+        A :class:`chainrule.nn.Sequential`.
+
+    Example::
+
+        >>> mlp([2, 8, 1], activation="tanh", output_activation="sigmoid")
+    """
+    from . import nn
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or any(s <= 0 for s in sizes):
+        raise ValueError(f"mlp: sizes must be at least two positive ints (input, ..., output), "
+                         f"got {sizes}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"mlp: dropout must be in [0, 1), got {dropout}")
+    if output_activation not in _OUTPUTS:
+        raise ValueError(f"mlp: unknown output_activation {output_activation!r}; choose one of "
+                         "log_softmax, softmax, sigmoid, none")
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b, bias=bias))
+        if i < len(sizes) - 2:
+            layers.append(_activation(nn, activation))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+    out = _OUTPUTS[output_activation]
+    if out is not None:
+        layers.append(getattr(nn, out[0])(**out[1]))
+    return nn.Sequential(*layers)
+
+
+def mlp_from_spec(spec):
+    """Rebuild a model from the ``"model"`` entry of a run's ``config.json``.
+
+    Arguments:
+        spec: ``{"type": "mlp", "sizes": [...], "activation": ..., "output_activation": ...}``.
+
+    Returns:
+        The :func:`mlp` it describes (fresh weights: load the state dict next).
+    """
+    if not isinstance(spec, dict) or spec.get("type") != "mlp":
+        raise ValueError(f"unknown model description {spec!r} (expected type 'mlp')")
+    return mlp(spec["sizes"], activation=spec["activation"],
+               output_activation=spec.get("output_activation"))

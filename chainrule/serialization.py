@@ -1,0 +1,224 @@
+"""``cr.save`` / ``cr.load``: state dicts on disk in a safe format (no pickle).
+
+The default file is a NumPy ``.npz`` archive: every tensor or array is one entry, named after its
+place in the object (``fc1.weight``, ``state.0.exp_avg``), and the structure around them (nested
+dicts, lists, tuples, numbers, strings, ``None``) is one JSON document stored as a uint8 entry named
+``__chainrule__``.  Loading uses ``np.load(..., allow_pickle=False)``, so a file cannot run code.
+A path ending in ``.safetensors`` is written with the ``safetensors`` package (when installed),
+with the JSON structure in its metadata.  Writes go to a temporary file in the same folder that
+replaces the target with ``os.replace``: an interrupted or failed save leaves the old file intact.
+
+Example::
+
+    >>> cr.save(model.state_dict(), "model.npz")
+    >>> model.load_state_dict(cr.load("model.npz"))
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+__all__ = ["save", "load"]
+
+_META = "__chainrule__"
+_FORMAT = "chainrule-state/1"
+_MARKERS = ("__tensor__", "__array__", "__scalar__", "__tuple__", "__dict__")
+
+
+def _encode(obj, path, arrays):
+    """The JSON-able skeleton of ``obj``; its arrays go into ``arrays`` under dotted names."""
+    from .tensor import Tensor
+
+    def put(kind, arr):
+        name = ".".join(path) or "value"
+        base, k = name, 1
+        while name in arrays or name == _META:
+            name, k = f"{base}~{k}", k + 1
+        # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+        arrays[name] = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+        return {kind: name}
+
+    if isinstance(obj, Tensor):
+        return put("__tensor__", obj._data)
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "OV":
+            raise TypeError(f"cr.save: array at {'.'.join(path) or 'top level'} has dtype "
+                            f"{obj.dtype}, which cannot be stored without pickle")
+        return put("__array__", obj)
+    if isinstance(obj, np.generic):
+        return put("__scalar__", np.asarray(obj))
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        items = [_encode(v, path + [str(i)], arrays) for i, v in enumerate(obj)]
+        return {"__tuple__": items} if isinstance(obj, tuple) else items
+    if isinstance(obj, dict):
+        plain = all(isinstance(k, str) and k not in _MARKERS for k in obj)
+        if plain:
+            return {k: _encode(v, path + [k], arrays) for k, v in obj.items()}
+        for k in obj:
+            if not isinstance(k, (str, int, float, bool)) and k is not None:
+                raise TypeError(f"cr.save: dict key {k!r} of type {type(k).__name__} is not "
+                                "supported (use str, int, float, bool or None)")
+        return {"__dict__": [[k, _encode(v, path + [str(k)], arrays)] for k, v in obj.items()]}
+    raise TypeError(f"cr.save: cannot store an object of type {type(obj).__name__} at "
+                    f"{'.'.join(path) or 'top level'}: only tensors, arrays, numbers, strings, "
+                    "None and dicts/lists/tuples of them are saved (no pickle)")
+
+
+def _decode(node, arrays):
+    from .autograd.function import _new
+    if isinstance(node, list):
+        return [_decode(v, arrays) for v in node]
+    if isinstance(node, dict):
+        if len(node) == 1:
+            (kind, val), = node.items()
+            if kind == "__tensor__":
+                return _new(arrays[val], False, None)
+            if kind == "__array__":
+                return arrays[val]
+            if kind == "__scalar__":
+                return arrays[val][()]
+            if kind == "__tuple__":
+                return tuple(_decode(v, arrays) for v in val)
+            if kind == "__dict__":
+                return {k: _decode(v, arrays) for k, v in val}
+        return {k: _decode(v, arrays) for k, v in node.items()}
+    return node
+
+
+def _atomic_write(path, write):
+    """Call ``write(file)`` on a temp file next to ``path``, then move it over ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)      # mkstemp makes 0600; give the usual permissions
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _write_npz(fh, arrays):
+    np.savez(fh, **arrays)
+
+
+def save(obj, f):
+    """Save a state dict (or any nest of tensors, arrays, numbers and strings) to ``f``.
+
+    Arguments:
+        obj: e.g. ``model.state_dict()`` or ``optimizer.state_dict()`` or a dict of both.
+        f: a path (``.npz`` format unless it ends in ``.safetensors``) or a binary file object.
+
+    Raises:
+        TypeError: ``obj`` holds something that cannot be stored without pickle.
+
+    Example::
+
+        >>> cr.save({"model": model.state_dict(), "epoch": 3}, "ckpt.npz")
+    """
+    arrays = {}
+    meta = {"format": _FORMAT, "root": _encode(obj, [], arrays)}
+    text = json.dumps(meta, allow_nan=True)
+    if isinstance(f, (str, os.PathLike)) and os.fspath(f).endswith(".safetensors"):
+        try:
+            from safetensors.numpy import save as st_save
+        except ImportError:
+            raise ImportError("cr.save: a .safetensors path needs the safetensors package "
+                              "(pip install safetensors); use a .npz path otherwise") from None
+        payload = st_save(arrays, metadata={_META: text})
+        _atomic_write(os.fspath(f), lambda fh: fh.write(payload))
+        return
+    arrays[_META] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if isinstance(f, (str, os.PathLike)):
+        _atomic_write(os.fspath(f), lambda fh: _write_npz(fh, arrays))
+    else:
+        _write_npz(f, arrays)
+
+
+def _load_safetensors(path):
+    try:
+        from safetensors import safe_open
+    except ImportError:
+        raise ImportError(f"cr.load: {path!r} is a safetensors file; install the safetensors "
+                          "package to read it") from None
+    try:
+        with safe_open(path, framework="numpy") as st:
+            meta = st.metadata() or {}
+            arrays = {k: st.get_tensor(k) for k in st.keys()}
+    except Exception as exc:   # safetensors raises its own error types
+        raise ValueError(f"cr.load: {path!r} is not a readable safetensors file ({exc})") from None
+    if _META not in meta:       # a plain safetensors file: a flat dict of tensors
+        from .autograd.function import _new
+        return {k: _new(v, False, None) for k, v in arrays.items()}
+    return json.loads(meta[_META]), arrays
+
+
+def load(f, map_location=None, weights_only=True):
+    """Load what :func:`save` wrote; tensors come back as tensors without ``requires_grad``.
+
+    Arguments:
+        f: a path or a binary file object.
+        map_location, weights_only: accepted for PyTorch compatibility (always CPU, never pickle).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a chainrule checkpoint (corrupt, truncated or another format).
+
+    Example::
+
+        >>> model.load_state_dict(cr.load("model.npz"))
+    """
+    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
+    if isinstance(f, (str, os.PathLike)):
+        if not os.path.exists(name):
+            raise FileNotFoundError(f"cr.load: no such file: {name!r}")
+        if os.path.isdir(name):
+            raise IsADirectoryError(f"cr.load: {name!r} is a directory, not a checkpoint file")
+        with open(name, "rb") as fh:
+            magic = fh.read(4)
+        if not magic.startswith(b"PK"):
+            if name.endswith(".safetensors"):
+                out = _load_safetensors(name)
+                if isinstance(out, dict):
+                    return out
+                meta_text, arrays = out
+                return _decode(meta_text["root"], arrays)
+            raise ValueError(f"cr.load: {name!r} is not a chainrule checkpoint (expected an .npz "
+                             f"archive written by cr.save; the file starts with {magic!r})")
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            if _META not in z.files:
+                raise ValueError(f"cr.load: {name!r} is an .npz archive but not one written by "
+                                 f"cr.save (no {_META!r} entry)")
+            arrays = {k: z[k] for k in z.files}
+            bad = [k for k, v in arrays.items() if not isinstance(v, np.ndarray)]
+            if bad:   # np.load hands back raw bytes for a member that is not an .npy array
+                raise ValueError(f"cr.load: {name!r} is corrupt: entry {bad[0]!r} is not an "
+                                 "array")
+            meta = json.loads(arrays.pop(_META).tobytes().decode("utf-8"))
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, UnicodeDecodeError,
+            json.JSONDecodeError) as exc:
+        raise ValueError(f"cr.load: {name!r} is corrupt or truncated "
+                         f"({type(exc).__name__}: {exc})") from None
+    except ValueError as exc:
+        if str(exc).startswith("cr.load"):
+            raise
+        raise ValueError(f"cr.load: {name!r} could not be read safely ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise ValueError(f"cr.load: {name!r} has an unknown format tag "
+                         f"{meta.get('format') if isinstance(meta, dict) else meta!r}")
+    return _decode(meta["root"], arrays)

@@ -1,0 +1,19 @@
+"""Training: a Keras-style ``fit`` loop on PyTorch-style modules and optimizers.
+
+Example::
+
+    >>> from chainrule.train import fit, evaluate, EarlyStopping
+    >>> hist = fit(model, cr.nn.CrossEntropyLoss(), opt, (X, y), epochs=20,
+    ...            val_data=(Xv, yv), callbacks=[EarlyStopping(patience=3)])
+    >>> evaluate(model, cr.nn.CrossEntropyLoss(), (Xt, yt))["accuracy"]
+"""
+from .callbacks import (CSVLogger, Callback, EarlyStopping, History, JSONLogger, LambdaCallback,
+                        LRSchedulerCallback, ModelCheckpoint, TerminateOnNaN)
+from .loop import evaluate, fit, predict
+from .metrics import Accuracy, Metric, TopKAccuracy, get_metric
+from .plots import plot_curves
+from .progress import ProgressBar
+
+__all__ = ["fit", "evaluate", "predict", "History", "Callback", "ProgressBar", "EarlyStopping",
+           "ModelCheckpoint", "CSVLogger", "JSONLogger", "LRSchedulerCallback", "TerminateOnNaN",
+           "LambdaCallback", "Metric", "Accuracy", "TopKAccuracy", "get_metric", "plot_curves"]
