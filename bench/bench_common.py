@@ -52,6 +52,32 @@ def load_data(n, data_dir=None, seed=0):
     return np.ascontiguousarray(X), y, f"{os.path.basename(img_path)} tiled x{reps} to {n}"
 
 
+# ------------------------------------------------------------------ threads
+def set_threads(n, systems=()):
+    """Use n threads everywhere: torch intra-op pool and every loaded BLAS.
+
+    Imports the benchmarked frameworks first so that their BLAS libraries are
+    loaded (and thus seen by threadpoolctl).  Returns a note if BLAS could not
+    be limited (threadpoolctl missing).
+    """
+    import bench_systems
+    bench_systems.TORCH_THREADS = n
+    for s in systems:
+        try:
+            __import__(bench_systems.FRAMEWORK_MODULE[s])
+        except Exception:  # noqa: BLE001 - reported later as unavailable
+            pass
+    if any(s.startswith("torch") for s in systems):
+        import torch
+        torch.set_num_threads(n)
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "threadpoolctl missing: BLAS threads not limited"
+    threadpoolctl.threadpool_limits(limits=n, user_api="blas")  # stays in effect
+    return None
+
+
 # --------------------------------------------------------------- machine info
 def _cpu_model():
     try:
@@ -66,7 +92,7 @@ def _cpu_model():
 
 def _version(mod):
     try:
-        return __import__(mod).__version__
+        return getattr(__import__(mod), "__version__", "installed (no __version__)")
     except Exception as exc:  # noqa: BLE001 - any failure means "not available"
         return f"unavailable ({type(exc).__name__})"
 
@@ -97,9 +123,12 @@ def machine_info(systems=()):
         info["torch"] = _version("torch")
         try:
             import torch
-            torch.set_num_threads(2)
             info["torch_threads"] = torch.get_num_threads()
-        except ImportError:
+            cfg = torch.__config__.show().splitlines()
+            blas = [ln.strip(" -") for ln in cfg if "Math Kernel" in ln or "OpenBLAS" in ln]
+            info["torch_blas"] = (blas or ["?"])[0] + (
+                f"; cpu capability {torch.backends.cpu.get_cpu_capability()}")
+        except (ImportError, AttributeError):
             pass
     if "sklearn" in systems:
         info["sklearn"] = _version("sklearn")
@@ -107,6 +136,7 @@ def machine_info(systems=()):
         info["chainrule"] = _version("chainrule")
     info["blas"] = _blas()   # after the imports so their BLAS libraries show too
     info["env"] = {k: os.environ[k] for k in ENV_VARS if k in os.environ}
+    info["loadavg"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return info
 
 
@@ -118,8 +148,15 @@ def format_machine(info):
     if "torch_threads" in info:
         lines[-1] += f"  (torch threads={info['torch_threads']})"
     lines += [f"BLAS: {b}" for b in info["blas"]]
+    if "torch_blas" in info:
+        lines.append(f"torch BLAS (linked into torch): {info['torch_blas']}")
     if info["env"]:
         lines.append("env: " + "  ".join(f"{k}={v}" for k, v in info["env"].items()))
+    if info.get("loadavg"):
+        load, busy = info["loadavg"][0], 0.25 * (info["cores"] or 1)
+        lines.append(f"load average (1 min) at start: {load:.2f}" + (
+            "  WARNING: machine busy; multi-threaded BLAS timings will be noisy "
+            "(try --threads 1)" if load > busy else ""))
     return "\n".join(lines)
 
 

@@ -14,6 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# the checkout's chainrule is importable even when it is not pip-installed
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import bench_common as bc  # noqa: E402
 import bench_systems  # noqa: E402
 import bench_tasks  # noqa: E402
@@ -139,6 +141,7 @@ def plot_scaling(curves, systems, path, subtitle):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import ScalarFormatter
     except ImportError:
         print("matplotlib not installed: no plot")
         return
@@ -156,7 +159,10 @@ def plot_scaling(curves, systems, path, subtitle):
             if xs:
                 ax.plot(xs, ys, marker="o", label=s)
         ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
+        ax.set_xticks([p["value"] for p in pts])
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.set_ylim(bottom=0)
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel("batch size" if axis == "batch_size" else "hidden width W")
         ax.set_ylabel("epoch time / numpy" if "numpy" in systems else "seconds")
         ax.grid(True, which="both", alpha=0.3)
@@ -168,24 +174,26 @@ def plot_scaling(curves, systems, path, subtitle):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--task", choices=TASKS + ["all"], default="train")
-    p.add_argument("--batch-size", type=int, nargs="+", default=[128, 32])
-    p.add_argument("--width", type=int, nargs="+", default=[256])
-    p.add_argument("--optimizer", nargs="+", choices=["sgd", "adam"], default=["sgd", "adam"])
-    p.add_argument("--repeats", type=int, default=None, help="default 5 (2 with --quick)")
-    p.add_argument("--systems", nargs="+", choices=SYSTEMS, default=SYSTEMS)
-    p.add_argument("--quick", action="store_true", help="N=6000 and 2 repeats")
-    p.add_argument("--n", type=int, default=None, help="samples (default 60000, 6000 quick)")
-    p.add_argument("--data-dir", default=None, help="dir with MNIST IDX (.gz) files")
-    p.add_argument("--infer-batch-size", type=int, nargs="+", default=[1000, 0],
-                   help="inference batch sizes; 0 = all samples at once")
-    p.add_argument("--overhead-ops", type=int, default=1000)
-    p.add_argument("--memory-epochs", type=int, default=None, help="default 5 (2 quick)")
-    p.add_argument("--json", default=None, help="write all results to this JSON file")
-    p.add_argument("--plot", default=None, help="PNG for --task scaling "
-                   "(default bench_scaling.png)")
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    add = p.add_argument
+    add("--task", choices=TASKS + ["all"], default="train", help="default: train")
+    add("--batch-size", type=int, nargs="+", default=[128, 32], help="default: 128 32")
+    add("--width", type=int, nargs="+", default=[256], help="hidden width W (default 256)")
+    add("--optimizer", nargs="+", choices=["sgd", "adam"], default=["sgd", "adam"],
+        help="default: sgd adam")
+    add("--repeats", type=int, default=None, help="default 5 (2 with --quick)")
+    add("--systems", nargs="+", choices=SYSTEMS, default=SYSTEMS, help="default: all")
+    add("--threads", type=int, default=2,
+        help="torch.set_num_threads and BLAS (threadpoolctl) threads (default 2)")
+    add("--quick", action="store_true", help="N=6000 and 2 repeats")
+    add("--n", type=int, default=None, help="samples (default 60000, 6000 with --quick)")
+    add("--data-dir", default=None, help="dir with MNIST IDX (.gz) files (default: random)")
+    add("--infer-batch-size", type=int, nargs="+", default=[1000, 0],
+        help="inference batch sizes, 0 = all at once (default: 1000 0)")
+    add("--overhead-ops", type=int, default=1000, help="op chain length (default 1000)")
+    add("--memory-epochs", type=int, default=None, help="default 5 (2 with --quick)")
+    add("--json", default=None, help="write all results to this JSON file")
+    add("--plot", default=None, help="PNG for --task scaling (default bench_scaling.png)")
     a = p.parse_args(argv)
     a.repeats = a.repeats or (2 if a.quick else 5)
     a.n = a.n or (6000 if a.quick else 60000)
@@ -197,12 +205,14 @@ def parse_args(argv=None):
 def main(argv=None):
     a = parse_args(argv)
     tasks = TASKS if a.task == "all" else [a.task]
+    thread_note = bc.set_threads(a.threads, a.systems)
     info = bc.machine_info(a.systems)
     X, y, desc = bc.load_data(a.n, a.data_dir)
     print("# chainrule MLP benchmark  " + time.strftime("%Y-%m-%d %H:%M:%S"))
     print(bc.format_machine(info))
     print(f"data: {desc}; X {X.shape} {X.dtype}, y {y.dtype}")
-    print(f"tasks={tasks} systems={a.systems} repeats={a.repeats}", flush=True)
+    print(f"tasks={tasks} systems={a.systems} repeats={a.repeats} threads={a.threads}"
+          + (f" ({thread_note})" if thread_note else ""), flush=True)
     results = {}
     for task in tasks:
         if task == "train":
@@ -214,7 +224,7 @@ def main(argv=None):
         elif task == "memory":
             results[task] = bench_tasks.task_memory(
                 a.systems, a.n, a.batch_size[0], a.optimizer[0], a.width[0],
-                a.memory_epochs, a.data_dir)
+                a.memory_epochs, a.data_dir, a.threads)
         elif task == "scaling":
             results[task] = task_scaling(X, y, a)
     if a.json:

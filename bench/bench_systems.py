@@ -227,3 +227,13 @@ FRAMEWORK_MODULE = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "tor
 def run_epoch(system, X, y, batch_size, optimizer, width=256):
     """``run_epoch`` for any system by name: setup (untimed) + one epoch."""
     return TRAIN[system](X, y, batch_size, optimizer, width)()
+
+
+def run_epoch_fn(system):
+    """The system's ``run_epoch(X, y, batch_size, optimizer, width=256) -> seconds``."""
+    setup = TRAIN[system]
+
+    def run_epoch(X, y, batch_size, optimizer, width=256):
+        return setup(X, y, batch_size, optimizer, width)()
+
+    return run_epoch

@@ -16,6 +16,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# the checkout's chainrule is importable even when it is not pip-installed
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench_common import format_table, median  # noqa: E402
 
 MB = 1024 * 1024
@@ -28,7 +30,6 @@ def _libs(system):
         return np, (lambda a: a.copy()), False
     if system == "torch":
         import torch
-        torch.set_num_threads(2)
         return torch, (lambda a: torch.tensor(a, requires_grad=True)), True
     if system == "chainrule":
         import chainrule as cr
@@ -99,10 +100,15 @@ def task_overhead(systems, repeats, n_ops=1000):
 
 
 # -------------------------------------------------------------------- memory
-def _rss():
+def _rss(field="VmRSS"):
+    """Current (VmRSS) or peak (VmHWM) resident set size of this process, bytes.
+
+    VmHWM rather than getrusage().ru_maxrss: on Linux ru_maxrss survives
+    fork+exec, so a child would report at least its parent's RSS.
+    """
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
 
@@ -116,11 +122,13 @@ def memory_child(argv):
     p.add_argument("--width", type=int, default=256)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)
-    from bench_common import load_data
+    from bench_common import load_data, set_threads
     import bench_systems
     out = {"rss_start": _rss()}
     importlib.import_module(bench_systems.FRAMEWORK_MODULE[a.system])
+    set_threads(a.threads, [a.system])
     X, y, _ = load_data(a.n, a.data_dir)
     out["rss_base"] = _rss()
     epoch = bench_systems.TRAIN[a.system](X, y, a.batch_size, a.optimizer, a.width)
@@ -129,17 +137,19 @@ def memory_child(argv):
     for _ in range(a.epochs):
         out["epoch_s"].append(epoch())
         out["rss_epochs"].append(_rss())
-    out["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    out["peak"] = _rss("VmHWM")
+    out["ru_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB
     print(json.dumps(out))
 
 
-def task_memory(systems, n, batch_size, optimizer, width, epochs, data_dir=None):
+def task_memory(systems, n, batch_size, optimizer, width, epochs, data_dir=None,
+                threads=2):
     here = os.path.abspath(__file__)
     results, rows = {}, []
     for s in systems:
         cmd = [sys.executable, here, "memory-child", s, "--n", str(n),
                "--batch-size", str(batch_size), "--optimizer", optimizer,
-               "--width", str(width), "--epochs", str(epochs)]
+               "--width", str(width), "--epochs", str(epochs), "--threads", str(threads)]
         if data_dir:
             cmd += ["--data-dir", data_dir]
         proc = subprocess.run(cmd, capture_output=True, text=True)

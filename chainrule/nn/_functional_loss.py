@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd.function import _new
 from ..dtypes import dtype_repr
 from ..ops.elementwise import abs as _abs, cast, clamp, exp, log, where
-from ..ops.loss import CrossEntropyIndex
+from ..ops.loss import BinaryCrossEntropy, CrossEntropyIndex
 from ..ops.movement import permute, reshape
 from ..ops.reduce import log_softmax
 from ..ops.special import softplus
@@ -126,7 +126,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError(f"binary_cross_entropy: all elements of input should be between 0 "
                            f"and 1 (got values in [{xd.min():.4g}, {xd.max():.4g}]); for logits "
                            "use binary_cross_entropy_with_logits")
-    loss = -(y * clamp(log(x), min=-100) + (1 - y) * clamp(log(1 - x), min=-100))
+    loss = BinaryCrossEntropy.apply(x, y)
     if weight is not None:
         loss = loss * _weight(weight, x)
     return _reduce(loss, reduction)

@@ -104,3 +104,33 @@ def _dual_backward(ctx, g):
     if w is not None:
         return diff * (g * _new(w, False, None)).reshape(-1, 1)
     return diff * g
+
+
+class BinaryCrossEntropy(Op):
+    """Elementwise ``-(y log x + (1 - y) log(1 - x))`` with each log clamped to >= -100.
+
+    The backward is PyTorch's: ``(x - y) / max(x (1 - x), 1e-12)``, finite even where the
+    probability ``x`` is exactly 0 or 1 (a saturated sigmoid), and the target's gradient
+    ``log(1 - x) - log(x)`` with the same clamping.
+    """
+    EPS = 1e-12
+
+    @staticmethod
+    def forward(ctx, x, y):
+        with np.errstate(divide="ignore"):
+            lx = np.maximum(np.log(x), -100)
+            l1x = np.maximum(np.log1p(-x), -100)
+        ctx.lx, ctx.l1x = lx, l1x
+        return -(y * lx + (1 - y) * l1x)
+
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        x, y = ctx.input(0), ctx.input(1)
+        gx = gy = None
+        if n[0]:
+            v = x * (1 - x)
+            v = v.clamp(min=ctx.EPS) if STATE.dual else np.maximum(v, ctx.EPS)
+            gx = g * (x - y) / v
+        if n[1]:
+            gy = g * (ctx.l1x - ctx.lx)
+        return gx, gy

@@ -220,11 +220,12 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
     if len(set(names)) != len(names):
         raise ValueError(f"fit: duplicate metric names {names}")
     history = History()
-    cbs = [history] + list(callbacks)
+    cbs = list(callbacks)
     if verbose and not any(isinstance(cb, ProgressBar) for cb in cbs):
-        cbs.insert(1, ProgressBar(verbose))
+        cbs.insert(0, ProgressBar(verbose))
     if scheduler is not None:
         cbs.append(scheduler if isinstance(scheduler, Callback) else LRSchedulerCallback(scheduler))
+    cbs.append(history)   # last, as in Keras: it records what the other callbacks added to logs
     try:
         steps = len(loader)
     except TypeError:
