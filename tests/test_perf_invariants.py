@@ -116,3 +116,23 @@ def test_inputs_without_requires_grad_get_no_gradient_work():
     assert out.grad_fn.needs_input_grad[0] is False
     out.sum().backward()
     assert x.grad is None and w.grad is not None
+
+
+def test_leaf_gradients_never_share_memory():
+    """add passes one gradient array to both inputs; each .grad must still own its memory."""
+    a = cr.randn(3, requires_grad=True)
+    b = cr.randn(3, requires_grad=True)
+    (a + b).backward(cr.ones(3))
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    cr.nn.utils.clip_grad_value_([a], 0.5)      # in place on a.grad only
+    assert np.array_equal(b.grad.numpy(), np.ones(3, np.float32))
+
+
+def test_weight_gradient_has_the_weights_memory_layout():
+    """A layout mismatch between a parameter and its gradient makes updates several times slower."""
+    model = _mlp()
+    X, y = _data(8)
+    F.cross_entropy(model(cr.tensor(X)), cr.tensor(y)).backward()
+    for name, p in model.named_parameters():
+        assert p.grad.numpy().flags.f_contiguous == p.detach().numpy().flags.f_contiguous, name
+        assert p.grad.numpy().flags.c_contiguous == p.detach().numpy().flags.c_contiguous, name

@@ -182,7 +182,11 @@ def _accumulate(t, g, create_graph, handed):
     if type(g) is not np.ndarray:
         g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars (retain_grad on a 0-d tensor)
     if t.grad is None:
-        # own the array: g may alias an upstream gradient or a forward buffer
-        t.grad = _new(g.copy() if g.base is not None or not g.flags.writeable else g, False, None)
+        # .grad must own its array: g may be a view, or be passed to two inputs (as by add);
+        # the copy keeps the memory layout (a mismatch with the parameter's slows the optimizer)
+        if id(g) in handed or g.base is not None or not g.flags.writeable:
+            g = g.copy(order="K")
+        handed.add(id(g))
+        t.grad = _new(g, False, None)
     else:
         t.grad._data = t.grad._data + g

@@ -40,7 +40,14 @@ class Linear(Op):
             g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
             if n[1]:
                 x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-                gw = g2.mT @ x2
+                # the gradient takes the weight's memory layout: mixed layouts make the
+                # optimizer's elementwise update several times slower
+                wd = ctx.inputs[1]._data
+                if wd.flags.f_contiguous and isinstance(g2, np.ndarray):
+                    gw = np.empty(wd.shape, wd.dtype, order="F")
+                    np.matmul(x2.T, g2, out=gw.T)
+                else:
+                    gw = g2.mT @ x2
             if len(n) > 2 and n[2]:
                 gb = np.add.reduce(g2, axis=0) if isinstance(g2, np.ndarray) else g2.sum(dim=0)
         return (gx, gw, gb) if len(n) > 2 else (gx, gw)
