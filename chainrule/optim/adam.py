@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (Optimizer, _buffer, _check_nonneg, _check_supported, _lerp_,
+from .optimizer import (Optimizer, scratch, _buffer, _check_nonneg, _check_supported, _lerp_,
                         _state_buffer)
 
 __all__ = ["Adam", "AdamW"]
@@ -91,22 +91,30 @@ class Adam(Optimizer):
                         g = g + wd * d
                 m = st["exp_avg"]._data
                 v = st["exp_avg_sq"]._data
-                _lerp_(m, g, 1.0 - beta1)
-                v *= beta2
-                v += (1.0 - beta2) * g * g
+                s = scratch(self, d)          # every step below runs in place: no allocation
+                if beta1 > 0.5:               # m <- lerp(m, g, 1 - beta1), as torch.lerp_
+                    np.subtract(g, m, out=s)
+                    s *= 1.0 - beta1
+                    m += s
+                else:
+                    _lerp_(m, g, 1.0 - beta1)
+                v *= beta2                    # v <- v beta2 + (1 - beta2) g g (torch.addcmul_)
+                np.multiply(g, 1.0 - beta2, out=s)
+                s *= g
+                v += s
                 step_size = lr / (1.0 - beta1 ** step)
                 bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
                 if amsgrad:
                     vmax = _state_buffer(st, "max_exp_avg_sq", d)
                     np.maximum(vmax, v, out=vmax)
-                    denom = np.sqrt(vmax)
+                    np.sqrt(vmax, out=s)
                 else:
-                    denom = np.sqrt(v)
-                denom /= bc2_sqrt
-                denom += eps
-                np.divide(m, denom, out=denom)
-                denom *= step_size
-                d -= denom
+                    np.sqrt(v, out=s)
+                s /= bc2_sqrt                 # denom = sqrt(v) / sqrt(bc2) + eps
+                s += eps
+                np.divide(m, s, out=s)
+                s *= step_size
+                d -= s
                 p._version += 1
         return loss
 

@@ -61,6 +61,22 @@ def _check_supported(opt, differentiable):
                                   "not supported")
 
 
+def scratch(opt, like):
+    """A reusable work array shaped and laid out like ``like`` (no allocation per step).
+
+    One flat buffer per optimizer and dtype, sized for the largest parameter; parameters are
+    updated one at a time, so they can share it.
+    """
+    bufs = opt.__dict__.setdefault("_scratch", {})
+    buf = bufs.get(like.dtype)
+    if buf is None or buf.size < like.size:
+        buf = bufs[like.dtype] = np.empty(like.size, like.dtype)
+    flat = buf[:like.size]
+    if like.flags.f_contiguous and not like.flags.c_contiguous:
+        return flat.reshape(like.shape[::-1]).T
+    return flat.reshape(like.shape)
+
+
 def _buffer(array):
     """A state buffer: a Tensor owning ``array`` (outside any graph)."""
     return _new(array, False, None)
