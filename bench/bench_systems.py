@@ -155,7 +155,7 @@ def chainrule_setup(X, y, batch_size, optimizer, width=256, seed=0):
         cr.manual_seed(seed)
     model = _cr_model(cr, width)
     loader = cr.utils.data.DataLoader(
-        cr.utils.data.TensorDataset(cr.tensor(X), cr.tensor(y)),
+        cr.utils.data.TensorDataset(cr.from_numpy(X), cr.from_numpy(y)),
         batch_size=batch_size, shuffle=True)
     if optimizer == "sgd":
         opt = cr.optim.SGD(model.parameters(), lr=0.1)
@@ -180,7 +180,7 @@ def chainrule_infer_setup(Xtest, batch_size, width=256):
     import chainrule as cr
     model = _cr_model(cr, width)
     model.eval()
-    Xc = cr.tensor(Xtest)
+    Xc = cr.from_numpy(Xtest)
     n = Xtest.shape[0]
 
     def run():

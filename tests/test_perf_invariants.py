@@ -136,3 +136,23 @@ def test_weight_gradient_has_the_weights_memory_layout():
     for name, p in model.named_parameters():
         assert p.grad.numpy().flags.f_contiguous == p.detach().numpy().flags.f_contiguous, name
         assert p.grad.numpy().flags.c_contiguous == p.detach().numpy().flags.c_contiguous, name
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_optimizer_state_keeps_the_parameter_layout(opt_name):
+    model = _mlp()
+    kw = {"momentum": 0.9} if opt_name in ("SGD", "RMSprop") else {}
+    opt = getattr(cr.optim, opt_name)(model.parameters(), lr=0.01, **kw)
+    X, y = _data(8)
+    for _ in range(2):
+        opt.zero_grad()
+        F.cross_entropy(model(cr.tensor(X)), cr.tensor(y)).backward()
+        opt.step()
+    fresh = getattr(cr.optim, opt_name)(model.parameters(), lr=0.01, **kw)
+    fresh.load_state_dict(opt.state_dict())
+    for o in (opt, fresh):
+        for p in model.parameters():
+            for key, v in o.state[p].items():
+                if isinstance(getattr(v, "_data", None), np.ndarray) and v.shape == p.shape:
+                    assert v._data.flags.f_contiguous == p._data.flags.f_contiguous, key
+                    assert v._data.flags.c_contiguous == p._data.flags.c_contiguous, key

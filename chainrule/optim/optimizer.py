@@ -271,6 +271,10 @@ def _restore(value, param, key):
         value = value.detach().cpu().numpy()
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "fc" and param.dtype.kind in "fc":
+            if value.shape == param.shape:   # take the parameter's memory layout (faster updates)
+                buf = np.empty_like(param._data)
+                np.copyto(buf, value, casting="unsafe")
+                return _buffer(buf)
             return _buffer(value.astype(param.dtype, copy=True))
         return _buffer(value.copy())
     return copy.deepcopy(value)

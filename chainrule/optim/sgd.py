@@ -1,7 +1,9 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-from .optimizer import Optimizer, _buffer, _check_nonneg, _check_supported
+import numpy as np
+
+from .optimizer import scratch, Optimizer, _buffer, _check_nonneg, _check_supported
 
 __all__ = ["SGD"]
 
@@ -71,16 +73,20 @@ class SGD(Optimizer):
                     st = state[p]
                     buf = st.get("momentum_buffer")
                     if buf is None:
-                        b = g.copy()
+                        b = g.copy(order="K")     # keep the parameter's memory layout
                         st["momentum_buffer"] = _buffer(b)
                     else:
                         b = buf._data
                         b *= momentum
                         if keep != 1.0:
-                            b += keep * g
+                            s = scratch(self, d)
+                            np.multiply(g, keep, out=s)
+                            b += s
                         else:
                             b += g
                     g = g + momentum * b if nesterov else b
-                d -= lr * g
+                s = scratch(self, d)              # d <- d - lr g, without a temporary array
+                np.multiply(g, lr, out=s)
+                d -= s
                 p._version += 1
         return loss
