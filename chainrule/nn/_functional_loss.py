@@ -251,6 +251,17 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
         loss = F.cross_entropy(model(x), y)     # y: int64 of shape (N,)
     """
+    if (weight is None and not label_smoothing and size_average is None and reduce is None
+            and type(input) is Tensor and type(target) is Tensor):
+        # the common case of classifier training, decided in a few comparisons: (N, C) logits,
+        # (N,) int64 class indices all in range, no weights, no smoothing, no ignored class
+        xd, td = input._data, target._data
+        if (xd.ndim == 2 and td.ndim == 1 and td.dtype == np.int64 and xd.dtype.kind == "f"
+                and td.shape[0] == xd.shape[0] and td.shape[0] and reduction in _REDUCTIONS
+                and not 0 <= ignore_index < xd.shape[1]
+                and np.minimum.reduce(td) >= 0 and np.maximum.reduce(td) < xd.shape[1]):
+            return CrossEntropyIndex.apply(input, target=td, weight=None, ignore=None,
+                                           reduction=reduction)
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction, "cross_entropy")
     if not isinstance(input, Tensor) or input._data.dtype.kind != "f":
