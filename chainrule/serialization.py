@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from .utils.io import atomic_write
 
 __all__ = ["save", "load"]
 
@@ -91,27 +92,6 @@ def _decode(node, arrays):
     return node
 
 
-def _atomic_write(path, write):
-    """Call ``write(file)`` on a temp file next to ``path``, then move it over ``path``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)      # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _write_npz(fh, arrays):
     np.savez(fh, **arrays)
 
@@ -140,11 +120,11 @@ def save(obj, f):
             raise ImportError("cr.save: a .safetensors path needs the safetensors package "
                               "(pip install safetensors); use a .npz path otherwise") from None
         payload = st_save(arrays, metadata={_META: text})
-        _atomic_write(os.fspath(f), lambda fh: fh.write(payload))
+        atomic_write(os.fspath(f), lambda fh: fh.write(payload))
         return
     arrays[_META] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     if isinstance(f, (str, os.PathLike)):
-        _atomic_write(os.fspath(f), lambda fh: _write_npz(fh, arrays))
+        atomic_write(os.fspath(f), lambda fh: _write_npz(fh, arrays))
     else:
         _write_npz(f, arrays)
 

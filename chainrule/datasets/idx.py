@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 
 import numpy as np
+
+from ..utils.io import atomic_write
 
 __all__ = ["read_idx", "write_idx", "IDX_DTYPES"]
 
@@ -159,17 +160,5 @@ def write_idx(path, array, compress: bool | None = None) -> None:
 
 def atomic_write_bytes(path, payload: bytes) -> None:
     """Write ``payload`` to ``path`` via a temp file in the same directory + ``os.replace``."""
-    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(os.fspath(path), lambda fh: fh.write(payload))
+

@@ -257,10 +257,10 @@ class JSONLogger(Callback):
         self.records = []
 
     def on_epoch_end(self, epoch, logs=None):
-        from ..serialization import _atomic_write
+        from ..utils.io import atomic_write
         self.records.append({"epoch": epoch, **(logs or {})})
         text = json.dumps(self.records, indent=1).encode("utf-8")
-        _atomic_write(self.path, lambda fh: fh.write(text))
+        atomic_write(self.path, lambda fh: fh.write(text))
 
 
 def _is_plateau(scheduler):
