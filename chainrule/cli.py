@@ -321,9 +321,9 @@ def cmd_train(args):
 
 
 def _write_json(path, obj):
-    from .serialization import _atomic_write
+    from .utils.io import atomic_write
     text = json.dumps(obj, indent=2, default=float).encode("utf-8")
-    _atomic_write(path, lambda fh: fh.write(text))
+    atomic_write(path, lambda fh: fh.write(text))
 
 
 def _plot_callbacks(n_features, epochs):
