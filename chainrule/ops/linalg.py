@@ -43,7 +43,8 @@ class Linear(Op):
                 # the gradient takes the weight's memory layout: mixed layouts make the
                 # optimizer's elementwise update several times slower
                 wd = ctx.inputs[1]._data
-                if wd.flags.f_contiguous and isinstance(g2, np.ndarray):
+                st = wd.strides
+                if st[0] < st[-1] and isinstance(g2, np.ndarray):     # column-major weight
                     gw = np.empty(wd.shape, wd.dtype, order="F")
                     np.matmul(x2.T, g2, out=gw.T)
                 else:

@@ -92,6 +92,8 @@ class Adam(Optimizer):
                 m = st["exp_avg"]._data
                 v = st["exp_avg_sq"]._data
                 s = scratch(self, d)          # every step below runs in place: no allocation
+                if s is None:
+                    s = np.empty_like(d)
                 if beta1 > 0.5:               # m <- lerp(m, g, 1 - beta1), as torch.lerp_
                     np.subtract(g, m, out=s)
                     s *= 1.0 - beta1

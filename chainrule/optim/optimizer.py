@@ -62,19 +62,31 @@ def _check_supported(opt, differentiable):
 
 
 def scratch(opt, like):
-    """A reusable work array shaped and laid out like ``like`` (no allocation per step).
+    """A reusable work array shaped and laid out like ``like`` (no allocation per step), or
+    None for small arrays, where a temporary costs less than the bookkeeping.
 
     One flat buffer per optimizer and dtype, sized for the largest parameter; parameters are
-    updated one at a time, so they can share it.
+    updated one at a time, so they can share it.  Views are cached by shape and strides.
     """
+    if like.size < 4096:
+        return None
+    views = opt.__dict__.setdefault("_scratch_views", {})
+    key = (like.dtype.char, like.shape, like.strides)
+    view = views.get(key)
+    if view is not None:
+        return view
     bufs = opt.__dict__.setdefault("_scratch", {})
     buf = bufs.get(like.dtype)
     if buf is None or buf.size < like.size:
         buf = bufs[like.dtype] = np.empty(like.size, like.dtype)
+        views.clear()                     # old views point into the old buffer
     flat = buf[:like.size]
     if like.flags.f_contiguous and not like.flags.c_contiguous:
-        return flat.reshape(like.shape[::-1]).T
-    return flat.reshape(like.shape)
+        view = flat.reshape(like.shape[::-1]).T
+    else:
+        view = flat.reshape(like.shape)
+    views[key] = view
+    return view
 
 
 def _buffer(array):

@@ -80,13 +80,11 @@ class SGD(Optimizer):
                         b *= momentum
                         if keep != 1.0:
                             s = scratch(self, d)
-                            np.multiply(g, keep, out=s)
-                            b += s
+                            b += np.multiply(g, keep, out=s)
                         else:
                             b += g
                     g = g + momentum * b if nesterov else b
-                s = scratch(self, d)              # d <- d - lr g, without a temporary array
-                np.multiply(g, lr, out=s)
-                d -= s
+                # d <- d - lr g, through a reused buffer rather than a new temporary
+                d -= np.multiply(g, lr, out=scratch(self, d))
                 p._version += 1
         return loss
