@@ -24,13 +24,7 @@ class Tensor:
     __array_ufunc__ = None   # make NumPy defer to our reflected operators (ndarray * Tensor)
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        self._data = infer_array(data, dtype)
-        self._node = None
-        self.grad = None
-        self._version = 0
-        self._hooks = None
-        self._retain = False
-        self.requires_grad = False
+        _fn._fill(self, infer_array(data, dtype), False, None)
         if requires_grad:
             self.requires_grad_(True)
 

@@ -155,11 +155,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             if capture is not None and k in capture:
                 captured[capture[k]] = g
             elif accumulate:
-                if t.grad is None and not create_graph and g.base is None and id(g) not in handed:
-                    handed.add(id(g))      # fresh array owned by nobody else: store it as is
-                    t.grad = _new(g, False, None)
-                else:
-                    _accumulate(t, g, create_graph, handed)
+                _accumulate(t, g, create_graph, handed)
     finally:
         STATE.dual, STATE.enabled = prev_dual, prev_enabled
     return captured
@@ -184,7 +180,7 @@ def _accumulate(t, g, create_graph, handed):
     if t.grad is None:
         # .grad must own its array: g may be a view, or be passed to two inputs (as by add);
         # the copy keeps the memory layout (a mismatch with the parameter's slows the optimizer)
-        if id(g) in handed or g.base is not None or not g.flags.writeable:
+        if g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy(order="K")
         handed.add(id(g))
         t.grad = _new(g, False, None)

@@ -144,7 +144,7 @@ class Op:
                         break
         if type(out) is not np.ndarray:   # 0-d arithmetic gives NumPy scalars: keep arrays
             out = np.asarray(out)
-        res = _object_new(_Tensor)
+        res = _object_new(_Tensor)        # _fill's assignments, inline: this is the hot path
         res._data = out
         res.grad = None
         res._version = 0
@@ -208,9 +208,11 @@ _Tensor = None   # set by chainrule.tensor once the class exists (avoids a circu
 _SEQ = itertools.count()   # creation order of graph nodes: backward runs newest first
 
 
-def _new(data, requires_grad, node):
-    """Fast internal constructor of a Tensor around ``data`` (no copy, no checks)."""
-    t = _Tensor.__new__(_Tensor)
+def _fill(t, data, requires_grad, node):
+    """Set every field of a Tensor (or subclass) ``t``; the one place that lists them.
+
+    ``Op.apply`` repeats these assignments inline because it is the hottest path.
+    """
     t._data = data
     t.requires_grad = requires_grad
     t._node = node
@@ -219,6 +221,11 @@ def _new(data, requires_grad, node):
     t._hooks = None
     t._retain = False
     return t
+
+
+def _new(data, requires_grad, node):
+    """Fast internal constructor of a Tensor around ``data`` (no copy, no checks)."""
+    return _fill(_Tensor.__new__(_Tensor), data, requires_grad, node)
 
 
 def _range(a):

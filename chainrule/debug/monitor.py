@@ -31,23 +31,8 @@ import warnings
 import numpy as np
 
 from ..autograd.function import STATE
+from ..train.callbacks import Callback as _Base
 from .health import TrainingHealthWarning, diagnose
-
-try:   # the fit loop's base class when it exists; the same methods otherwise
-    from ..train.callbacks import Callback as _Base
-except ImportError:   # pragma: no cover - depends on which subpackages are installed
-    class _Base:
-        model = None
-
-        def set_model(self, model):
-            self.model = model
-
-        def on_train_begin(self, logs=None): pass
-        def on_train_end(self, logs=None): pass
-        def on_epoch_begin(self, epoch, logs=None): pass
-        def on_epoch_end(self, epoch, logs=None): pass
-        def on_batch_begin(self, batch, logs=None): pass
-        def on_batch_end(self, batch, logs=None): pass
 
 __all__ = ["TrainingMonitor", "watch", "TrainingHealthWarning"]
 

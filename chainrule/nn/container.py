@@ -14,7 +14,33 @@ def _index(idx, n, name):
     return idx % n
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: length, iteration, append/extend, renumbering."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def _renumber(self, modules):
+        """Re-register ``modules`` under the keys '0'..'n-1' (as PyTorch does after a removal)."""
+        for k in list(self._modules):
+            delattr(self, k)
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after the other; keys are ``'0', '1', ...`` or an OrderedDict's.
 
     Example::
@@ -55,25 +81,7 @@ class Sequential(Module):
         # renumber, as PyTorch does, so keys stay '0'..'n-1'
         items = list(self._modules.items())
         if all(k.isdigit() for k, _ in items):
-            for k, _ in items:
-                delattr(self, k)
-            for i, (_, m) in enumerate(items):
-                self.add_module(str(i), m)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
+            self._renumber([m for _, m in items])
 
     def insert(self, index, module):
         n = len(self)
@@ -81,14 +89,11 @@ class Sequential(Module):
             raise IndexError(f"Sequential.insert: index {index} out of range for {n} modules")
         mods = list(self._modules.values())
         mods.insert(index % (n + 1) if index < 0 else index, module)
-        for k in list(self._modules):
-            delattr(self, k)
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
+        self._renumber(mods)
         return self
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (keys ``'0', '1', ...``)."""
 
     def __init__(self, modules=None):
@@ -107,36 +112,15 @@ class ModuleList(Module):
     def __delitem__(self, idx):
         mods = list(self._modules.values())
         del mods[idx]
-        for k in list(self._modules):
-            delattr(self, k)
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self._renumber(mods)
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
     def insert(self, index, module):
         mods = list(self._modules.values())
         mods.insert(index, module)
-        for k in list(self._modules):
-            delattr(self, k)
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
+        self._renumber(mods)
 
 
 class ModuleDict(Module):

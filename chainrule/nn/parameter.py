@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.function import _fill
 from ..dtypes import default_float, infer_array
 from ..tensor import Tensor
 
@@ -28,13 +29,7 @@ class Parameter(Tensor):
             arr = data._data
         else:
             arr = infer_array(data, None)
-        self._data = arr
-        self._node = None
-        self.grad = None
-        self._version = 0
-        self._hooks = None
-        self._retain = False
-        self.requires_grad = False
+        _fill(self, arr, False, None)
         if requires_grad:
             self.requires_grad_(True)
 
