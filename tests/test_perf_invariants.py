@@ -156,3 +156,14 @@ def test_optimizer_state_keeps_the_parameter_layout(opt_name):
                 if isinstance(getattr(v, "_data", None), np.ndarray) and v.shape == p.shape:
                     assert v._data.flags.f_contiguous == p._data.flags.f_contiguous, key
                     assert v._data.flags.c_contiguous == p._data.flags.c_contiguous, key
+
+
+def test_retained_gradient_and_leaf_gradient_do_not_share_memory():
+    a = cr.randn(3, requires_grad=True)
+    b = cr.randn(3, requires_grad=True)
+    y = a + b
+    y.retain_grad()
+    y.backward(cr.ones(3) * 2)
+    assert not np.shares_memory(y.grad.numpy(), a.grad.numpy())
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(3, 2, np.float32))

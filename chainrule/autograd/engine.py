@@ -97,6 +97,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     STATE.dual = create_graph
     STATE.enabled = create_graph
     anomaly = STATE.anomaly
+    handed = set()   # ids of arrays already stored as some .grad in this pass (must not alias)
     try:
         pop, get = grads.pop, grads.get
         for t in order:
@@ -108,7 +109,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             if capture is not None and id(t) in capture:
                 captured[capture[id(t)]] = g
             if t._retain and accumulate:
-                _accumulate(t, g, create_graph, set())
+                _accumulate(t, g, create_graph, handed)
             node = t._node
             vs = node.versions
             if vs is not None:
@@ -143,7 +144,6 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             if not retain_graph:
                 node.release()
         # leaves last: each receives its total gradient once (hooks see the sum, as in PyTorch)
-        handed = set()   # ids of arrays already stored as some .grad (must not alias)
         for k, t in leaves.items():
             g = grads.get(k)
             if g is None:
