@@ -61,24 +61,21 @@ def _positive(kind):
     return conv
 
 
-def _fraction(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return v
+def _float_in(ok, expected):
+    """An argparse type: a float for which ``ok(v)`` holds, else ``must be <expected>``."""
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
+        return v
+    return conv
 
 
-def _nonneg(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return v
+_fraction = _float_in(lambda v: 0 <= v < 1, "in [0, 1)")
+_nonneg = _float_in(lambda v: v >= 0, ">= 0")
 
 
 def build_parser():
