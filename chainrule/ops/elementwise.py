@@ -66,11 +66,10 @@ def binary(op, opname):
         try:
             return op.apply(a, b)
         except ValueError:
-            if np.broadcast_shapes is not None:
-                try:
-                    np.broadcast_shapes(a.shape, b.shape)
-                except ValueError:
-                    raise broadcast_error(opname, a, b) from None
+            try:     # name both shapes when broadcasting is what failed
+                np.broadcast_shapes(a.shape, b.shape)
+            except ValueError:
+                raise broadcast_error(opname, a, b) from None
             raise
     fn.__name__ = opname
     fn.__doc__ = f"Elementwise ``{opname}`` with broadcasting (as ``torch.{opname}``)."

@@ -1,6 +1,8 @@
 """Primitives that move data without arithmetic: reshape, permute, expand, index, cat, pad."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.function import Op, _new
@@ -54,17 +56,13 @@ class Expand(Op):
 
 def reshape(x, *shape):
     shape = _shape_arg(shape)
-    try:
-        target = np.empty(0).reshape(0, -1).shape if False else None  # noqa: F841
-        if shape.count(-1) > 1:
-            raise RuntimeError("only one dimension can be inferred (-1)")
-        known = int(np.prod([s for s in shape if s != -1]))
-        if (-1 in shape and (known == 0 or x.numel() % known)) or \
-                (-1 not in shape and known != x.numel()):
-            raise ValueError
-    except ValueError:
-        raise RuntimeError(f"shape {list(shape)} is invalid for input of size {x.numel()} "
-                           f"(shape {tuple(x.shape)})") from None
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred (-1)")
+    n = x._data.size
+    known = math.prod(s for s in shape if s != -1)
+    if (known == 0 or n % known) if -1 in shape else known != n:
+        raise RuntimeError(f"shape {list(shape)} is invalid for input of size {n} "
+                           f"(shape {tuple(x.shape)})")
     if shape == x.shape:
         return x
     return Reshape.apply(x, shape=shape)
