@@ -20,7 +20,7 @@ import bench_common as bc  # noqa: E402
 import bench_systems  # noqa: E402
 import bench_tasks  # noqa: E402
 
-SYSTEMS = ["numpy", "torch", "torch-dataloader", "sklearn", "chainrule"]
+SYSTEMS = ["numpy", "torch", "torch-dataloader", "sklearn", "chainrule", "chainrule-compiled"]
 TASKS = ["train", "inference", "overhead", "memory", "scaling"]
 SCALING_BS = ([16, 32, 64, 128, 256, 512, 1024], [32, 128, 512])           # full, quick
 SCALING_W = ([64, 128, 256, 512, 1024, 2048], [64, 256, 1024])

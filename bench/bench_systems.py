@@ -148,12 +148,15 @@ def _cr_model(cr, width):
                          nn.Linear(width // 2, 10))
 
 
-def chainrule_setup(X, y, batch_size, optimizer, width=256, seed=0):
-    """The idiomatic chainrule loop (PyTorch API names)."""
+def chainrule_setup(X, y, batch_size, optimizer, width=256, seed=0, compile=False):
+    """The idiomatic chainrule loop (PyTorch API names); ``compile`` wraps the model in
+    ``cr.compile`` (the PyTorch 2 idiom ``model = torch.compile(model)``)."""
     import chainrule as cr
     if hasattr(cr, "manual_seed"):
         cr.manual_seed(seed)
     model = _cr_model(cr, width)
+    if compile:
+        model = cr.compile(model)
     loader = cr.utils.data.DataLoader(
         cr.utils.data.TensorDataset(cr.from_numpy(X), cr.from_numpy(y)),
         batch_size=batch_size, shuffle=True)
@@ -174,6 +177,11 @@ def chainrule_setup(X, y, batch_size, optimizer, width=256, seed=0):
         return time.perf_counter() - t0
 
     return epoch
+
+
+def chainrule_compiled_setup(X, y, batch_size, optimizer, width=256, seed=0):
+    """The same loop with ``model = cr.compile(model)`` (captured and replayed forward)."""
+    return chainrule_setup(X, y, batch_size, optimizer, width, seed, compile=True)
 
 
 def chainrule_infer_setup(Xtest, batch_size, width=256):
@@ -213,6 +221,7 @@ TRAIN = {
     "torch-dataloader": torch_dataloader_setup,
     "sklearn": sklearn_setup,
     "chainrule": chainrule_setup,
+    "chainrule-compiled": chainrule_compiled_setup,
 }
 INFER = {
     "numpy": numpy_infer_setup,
@@ -221,7 +230,8 @@ INFER = {
 }
 # module to import to measure a system's baseline memory (task memory)
 FRAMEWORK_MODULE = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch",
-                    "sklearn": "sklearn.neural_network", "chainrule": "chainrule"}
+                    "sklearn": "sklearn.neural_network", "chainrule": "chainrule",
+                    "chainrule-compiled": "chainrule"}
 
 
 def run_epoch(system, X, y, batch_size, optimizer, width=256):

@@ -24,6 +24,7 @@ from .ops.movement import (broadcast_to, cat, chunk, concat, expand, flatten, pe
 from .ops.reduce import (all, amax, any, argmax, argmin, log_softmax, logsumexp, max, mean, min,
                          softmax, std, sum, var)
 from . import autograd  # noqa: E402
+from .autograd.capture import compile  # noqa: E402,A004  (cr.compile, as torch.compile)
 
 __version__ = "0.1.0"
 

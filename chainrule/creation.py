@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd.function import _new
+from .autograd.function import _new, taint as _taint
 from .dtypes import as_dtype, get_default_dtype, infer_array
 from .random import get_rng
 from .tensor import Tensor
@@ -94,16 +94,19 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
 
 
 def randn(*size, dtype=None, generator=None, requires_grad=False):
+    _taint("randn() (random numbers drawn outside an op)")
     arr = get_rng(generator).standard_normal(_size(size), dtype=np.float64)
     return _finish(arr.astype(_float(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, generator=None, requires_grad=False):
+    _taint("rand() (random numbers drawn outside an op)")
     arr = get_rng(generator).random(_size(size))
     return _finish(arr.astype(_float(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, generator=None):
+    _taint("randint() (random numbers drawn outside an op)")
     if high is None:
         low, high = 0, low
     if size is None:
@@ -113,6 +116,7 @@ def randint(low, high=None, size=None, dtype=None, generator=None):
 
 
 def randperm(n, generator=None, dtype=None):
+    _taint("randperm() (random numbers drawn outside an op)")
     return _finish(get_rng(generator).permutation(n).astype(as_dtype(dtype) or np.int64), False)
 
 

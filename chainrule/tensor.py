@@ -36,6 +36,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        _fn.taint("assignment to .data")
         self._data = value._data if isinstance(value, Tensor) else infer_array(value, None)
 
     @property
@@ -81,9 +82,11 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        _fn.taint("item()")
         return self._data.item()
 
     def tolist(self):
+        _fn.taint("tolist()")
         return self._data.tolist()
 
     def numpy(self):
@@ -91,9 +94,11 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
+        _fn.taint("numpy()")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        _fn.taint("conversion to a NumPy array")
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self):
@@ -110,6 +115,7 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of a Tensor with shape {self.shape} is ambiguous")
+        _fn.taint("bool() of a tensor (Python control flow on a value)")
         return bool(self._data.item())
 
     def __hash__(self):
@@ -154,6 +160,7 @@ class Tensor:
         return self
 
     def retain_grad(self):
+        _fn.taint("retain_grad()")
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
         self._retain = True
@@ -161,6 +168,7 @@ class Tensor:
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
         from .utils.hooks import RemovableHandle
+        _fn.taint("register_hook()")
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._hooks is None:
@@ -251,6 +259,7 @@ class Tensor:
 
     def _inplace(self, fn, other=None):
         """Apply ``fn`` in place.  Under autograd the tensor is rebased onto a new node."""
+        _fn.taint("an in-place operation")
         if self._check_inplace(other):
             old = _new(self._data, self.requires_grad, self._node)
             old._version = self._version
@@ -311,6 +320,7 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
+        _fn.taint("fill_()")
         if self._check_inplace():
             raise RuntimeError("fill_ on a tensor that is part of a graph is not supported")
         self._data[...] = value._data if isinstance(value, Tensor) else value
@@ -318,6 +328,7 @@ class Tensor:
         return self
 
     def copy_(self, src):
+        _fn.taint("copy_()")
         if self._check_inplace(src):
             raise RuntimeError("copy_ into a tensor that requires grad must run under no_grad")
         src = src._data if isinstance(src, Tensor) else np.asarray(src)
@@ -339,6 +350,7 @@ class Tensor:
 
     def __setitem__(self, key, value):
         from .ops.movement import _norm_key, index_put
+        _fn.taint("item assignment (t[...] = v)")
         if self._check_inplace(value):
             res = index_put(_new(self._data, self.requires_grad, self._node), key, value)
             self._data, self._node, self.requires_grad = res._data, res._node, res.requires_grad

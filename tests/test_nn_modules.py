@@ -430,3 +430,19 @@ def test_backward_hook_works_under_create_graph():
     gx.sum().backward()                     # second order through the hook's identity nodes
     w = m.weight.detach().numpy()
     assert_close(x.grad, 2 * np.tile(w.sum() * w, (2, 1)))
+
+
+def test_dropout_op_gradients_and_dtype():
+    # the mask is drawn inside the Dropout primitive; a generator seeded per call fixes it
+    def f(x):
+        return F.dropout(x, 0.3, generator=cr.Generator().manual_seed(0))
+
+    x = cr.tensor(np.random.default_rng(0).standard_normal((4, 5)), requires_grad=True)
+    assert cr.autograd.gradcheck(f, (x,))
+    assert cr.autograd.gradgradcheck(f, (x,))
+    y = f(x)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad._data, y._data / x._data, rtol=1e-12)  # mask / (1 - p)
+    assert set(np.unique(np.round(x.grad._data, 12))) <= {0.0, round(1 / 0.7, 12)}
+    x32 = cr.tensor(np.ones((3, 3), np.float32), requires_grad=True)
+    assert f(x32).dtype == cr.float32

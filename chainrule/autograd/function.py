@@ -35,6 +35,7 @@ class _GradState:
     dual = False        # True while a create_graph backward runs
     anomaly = False     # anomaly detection
     anomaly_warn = False
+    trace = None        # the recorder of cr.compile while it traces a call (autograd/capture.py)
 
 
 STATE = _GradState()
@@ -168,11 +169,15 @@ class Op:
             if STATE.anomaly:
                 ctx.site = _user_frame()
                 _anomaly_forward(cls, inputs, res, ctx.site)
+            if STATE.trace is not None:
+                STATE.trace.record(cls, inputs, params, res)
             return res
         res.requires_grad = False
         res._node = None
         if STATE.anomaly:
             _anomaly_forward(cls, inputs, res, None)
+        if STATE.trace is not None:
+            STATE.trace.record(cls, inputs, params, res)
         return res
 
     # -- values for the backward: arrays normally, tensors under create_graph ------------------
@@ -206,6 +211,14 @@ _object_new = object.__new__
 _ONE_TRUE = (True,)
 _Tensor = None   # set by chainrule.tensor once the class exists (avoids a circular import)
 _SEQ = itertools.count()   # creation order of graph nodes: backward runs newest first
+
+
+def taint(what):
+    """Tell a running ``cr.compile`` trace that the traced code did something a replay cannot
+    repeat (read a value into Python, changed a tensor in place, drew random numbers outside an
+    op); the call then stays eager.  A no-op when nothing is being traced."""
+    if STATE.trace is not None:
+        STATE.trace.taint(what)
 
 
 def _fill(t, data, requires_grad, node):
@@ -407,6 +420,7 @@ class Function:
     @classmethod
     def apply(cls, *args):
         from ..tensor import Tensor
+        taint(f"the custom autograd.Function {cls.__name__}")
         ctx = FunctionCtx()
         ctx._fn_name = cls.__name__
         tensors = tuple(a for a in args if isinstance(a, Tensor))

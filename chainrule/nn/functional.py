@@ -21,8 +21,7 @@ from ..ops.elementwise import abs as _abs, clamp, exp, mul, relu, sigmoid, tanh,
 from ..ops.linalg import linear
 from ..ops.movement import flatten, pad, reshape
 from ..ops.reduce import log_softmax, max as _max, softmax
-from ..ops.special import erf, softplus as _softplus, step
-from ..random import get_rng
+from ..ops.special import Dropout as _Dropout, erf, softplus as _softplus, step
 from ..tensor import Tensor
 from ._functional_loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                cross_entropy, gaussian_nll_loss, huber_loss, kl_div, l1_loss,
@@ -195,9 +194,5 @@ def dropout(x, p=0.5, training=True, inplace=False, generator=None):
     dt = x._data.dtype
     if p == 1.0:
         return mul(x, _new(np.zeros((), dtype=dt), False, None))
-    rng = get_rng(generator)
-    u = rng.random(x.shape, dtype=dt if dt in (np.float32, np.float64) else np.float64)
-    mask = (u >= p).astype(dt)
-    mask *= dt.type(1.0 / (1.0 - p))
-    return mul(x, _new(mask, False, None))
+    return _Dropout.apply(x, p=p, generator=generator)
 

@@ -50,8 +50,28 @@ class Linear(Op):
                 else:
                     gw = g2.mT @ x2
             if len(n) > 2 and n[2]:
-                gb = np.add.reduce(g2, axis=0) if isinstance(g2, np.ndarray) else g2.sum(dim=0)
+                if isinstance(g2, np.ndarray):
+                    # ones @ g is one BLAS gemv: 2-3x faster than a reduction over the batch
+                    gb = _ones(g2.shape[0], g2.dtype) @ g2 if g2.dtype.kind == "f" \
+                        else np.add.reduce(g2, axis=0)
+                else:
+                    gb = g2.sum(dim=0)
         return (gx, gw, gb) if len(n) > 2 else (gx, gw)
+
+
+_ONES = {}
+
+
+def _ones(n, dtype):
+    """A cached read-only vector of n ones (the bias gradient's gemv operand)."""
+    key = (n, dtype.char)
+    v = _ONES.get(key)
+    if v is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        v = _ONES[key] = np.ones(n, dtype)
+        v.flags.writeable = False
+    return v
 
 
 def _same_dtype(a, b, opname):

@@ -133,6 +133,31 @@ class Step(Op):
         return g * 0.0
 
 
+class Dropout(Op):
+    """Inverted dropout: ``x * mask / (1 - p)`` with a fresh Bernoulli mask per call.
+
+    The mask is drawn inside the forward (in x's dtype), so a captured step (``cr.compile``)
+    draws a new one on every replay, as eager mode does.  The backward multiplies by the same
+    scaled mask.
+    """
+    uses_inputs = False
+    random = True     # cr.compile does not compare a replay of this op with an eager run
+
+    @staticmethod
+    def forward(ctx, x, p, generator):
+        from ..random import get_rng
+        dt = x.dtype
+        u = get_rng(generator).random(x.shape, dtype=dt if dt in (np.float32, np.float64)
+                                      else np.float64)
+        mask = (u >= p).astype(dt)
+        mask *= dt.type(1.0 / (1.0 - p))
+        ctx.mask = mask
+        return x * mask
+
+    def backward(ctx, g):
+        return g * ctx.mask
+
+
 def _float(x):
     return x if x._data.dtype.kind == "f" else cast(x, np.float32)
 
