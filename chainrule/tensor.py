@@ -201,6 +201,8 @@ class Tensor:
             retain_graph = create_graph
         if inputs is not None:
             raise NotImplementedError("backward(inputs=...) is not supported; use cr.grad")
+        if STATE.trace is not None:
+            return STATE.trace.backward(self, gradient, retain_graph, create_graph, seed)
         run_backward([self], [seed], retain_graph, create_graph)
 
     # -- conversions ---------------------------------------------------------------------------

@@ -1,34 +1,44 @@
-"""Capture and replay: ``cr.compile(model)`` runs a forward once eagerly while recording its
-primitive ops, then replays the recording on later calls with the same input signature.
+"""Capture and replay: ``cr.compile`` records what a call does once per input signature, then
+replays the recording on later calls with the same signature.
 
-Why: in eager mode every call walks the Python of modules, functional wrappers and argument checks,
-and every primitive becomes a graph node the engine sorts and visits.  For small layers that
-Python costs as much as the arithmetic.  A replay calls the same ``Op.forward`` functions on the
-new arrays, in the recorded order, and puts the whole region into the graph as one node whose
-backward calls the same ``Op.backward`` functions in reverse.  The arithmetic is identical, so the
-numbers are identical to eager mode.
+Why: in eager mode every call walks the Python of modules, functional wrappers and argument
+checks, every primitive becomes a graph node, and the engine sorts and visits them.  For small
+layers that Python costs as much as the arithmetic.  A replay calls the same ``Op.forward`` and
+``Op.backward`` functions on the new arrays in the recorded order, so the arithmetic, and every
+number, is the same as in eager mode.
 
-What a trace records: every ``Op.apply`` (class, inputs, constant parameters, output).  Tensors an
-op reads that were neither arguments of the call nor made by a recorded op (parameters, buffers,
-constants) are read live on each replay, so optimizer updates and ``load_state_dict`` are seen.
+Two uses, as with ``torch.compile``:
 
-What a trace cannot repeat (the call then stays eager, with one warning): reading a value into
-Python (``item()``, ``bool(t)``, ``numpy()``), in-place changes, hooks, random numbers drawn outside
-an op (``cr.randn`` in a forward), custom ``autograd.Function``\\ s, outputs that are not a single
-tensor.  Python control flow that does not read tensor values is frozen at its traced path; guards
-re-trace when input shapes, dtypes, ``requires_grad``, grad mode, or a module's ``training`` flag
-change.  As a last check, the first replay of each recording is compared with an eager run (except
-when the recording draws random numbers); a mismatch turns the recording off, with a warning.
+* ``cr.compile(model)``: the forward is replayed and enters the graph as one node, whose backward
+  replays the recorded backwards.  ``loss.backward()`` and optimizers work as usual.
+* ``cr.compile(train_step)`` for a function that also calls ``loss.backward()``,
+  ``optimizer.zero_grad()`` and ``optimizer.step()``: the backward is replayed from a precomputed
+  plan (no graph is built), and the optimizer calls are made again in order.  Calls with effects
+  outside the graph are marked :func:`~chainrule.autograd.function.replayable` (optimizer steps,
+  ``zero_grad``, scheduler steps, gradient clipping).
+
+What a trace records: every ``Op.apply`` (class, inputs, constant parameters, output), every
+``backward()`` and replayable call, and the modules it ran.  Tensors an op reads that are neither
+arguments nor made by a recorded op (parameters, buffers, constants) are read live on each replay.
+
+Safety: the first two calls of a signature both run eagerly and are recorded; the recording is
+replayed only if the two agree (same ops, same constants), so values a forward builds from its
+inputs outside the ops, or Python branching on data, are caught.  Anything a replay could not
+repeat (``item()``, ``bool(t)``, ``numpy()``, in-place changes, hooks, ``cr.randn`` in a forward,
+custom ``autograd.Function``\\ s, ``create_graph``) keeps that signature eager, with one warning
+(an error with ``fullgraph=True``).  Guards re-trace when argument shapes, dtypes or
+``requires_grad``, grad mode, or a module's ``training`` flag change.
 """
 from __future__ import annotations
 
 import functools
+import types
 import warnings
 
 import numpy as np
 
-from .engine import sum_to
-from .function import _SEQ, STATE, Op, _new, _object_new, no_grad
+from .engine import _accumulate, sum_to
+from .function import _SEQ, STATE, Op, _new, _object_new
 
 __all__ = ["compile"]
 
@@ -36,10 +46,12 @@ _ARG, _VAL, _EXT = 0, 1, 2
 
 
 class _Trace:
-    """What one traced call did: the recorded ops and, if any, why it cannot be replayed."""
+    """What one traced call did: ops, backward calls and replayable calls, in order."""
 
     def __init__(self):
         self.ops = []
+        self.events = []       # (number of ops before it, kind, payload)
+        self.modules = {}
         self.why = None
 
     def record(self, cls, inputs, params, res):
@@ -49,20 +61,47 @@ class _Trace:
         if self.why is None:
             self.why = what
 
+    def backward(self, root, gradient, retain_graph, create_graph, seed):
+        from .engine import run_backward
+        if gradient is not None or retain_graph or create_graph:
+            self.taint("backward() with gradient=, retain_graph or create_graph")
+        self.events.append((len(self.ops), "backward", root))
+        STATE.trace = None
+        try:
+            run_backward([root], [seed], bool(retain_graph), create_graph)
+        finally:
+            STATE.trace = self
+
+    def call(self, fn, args, kwargs):
+        # materialize iterators (model.parameters()): the replay needs the same items again
+        args = tuple(list(a) if isinstance(a, (types.GeneratorType, map, filter)) else a
+                     for a in args)
+        if any(isinstance(a, _Tensor) for a in (*args, *kwargs.values())):
+            self.taint(f"a Tensor passed to {fn.__qualname__}")
+        if kwargs.get("closure") is not None or (len(args) > 1 and callable(args[1])
+                                                 and fn.__name__ == "step"):
+            self.taint(f"a closure passed to {fn.__qualname__}")
+        self.events.append((len(self.ops), "call", (fn, args, kwargs)))
+        STATE.trace = None
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            STATE.trace = self
+
 
 class _Fused(Op):
-    """The graph node of one replayed region: its backward replays the recorded backwards."""
+    """The graph node of one replayed forward: its backward replays the recorded backwards."""
     uses_inputs = True
 
     def backward(ctx, g):
         if STATE.dual:
             raise RuntimeError("higher-order gradients (create_graph=True) through a module "
                                "compiled with cr.compile are not supported; use the eager module")
-        return ctx.program.backward(ctx.ctxs, g)
+        return ctx.program.run_plan(ctx.plan, ctx.ctxs, g)
 
 
 class _Program:
-    """A recording turned into a replayable list of (op, input sources, parameters)."""
+    """A recording turned into steps (op, input sources, parameters) and events."""
 
     def __init__(self, trace, args, out):
         produced = {id(res): k for k, (_, _, _, res) in enumerate(trace.ops)}
@@ -71,7 +110,6 @@ class _Program:
         arg_data = {id(a._data): i for i, a in tensors}
         ext, ext_pos = [], {}
         steps = []
-        self.random = False
         for cls, inputs, params, res in trace.ops:
             srcs = []
             for t in inputs:
@@ -85,65 +123,120 @@ class _Program:
                         ext_pos[k] = len(ext)
                         ext.append(t)
                     srcs.append((_EXT, ext_pos[k]))
-            # parameters that are an argument's array (as a target's indices) follow the argument
+            # a parameter that is an argument's array (a target's class indices) follows it
             bind = tuple((name, arg_data[id(v)]) for name, v in params.items()
                          if isinstance(v, np.ndarray) and id(v) in arg_data)
             need = tuple(t.requires_grad for t in inputs) if res.requires_grad else None
             steps.append((cls, tuple(srcs), params, bind, need))
-            self.random = self.random or getattr(cls, "random", False)
         self.steps = steps
         self.ext = ext
         self.ext_guard = [(t.requires_grad, t._data.shape, t._data.dtype) for t in ext]
-        self.out = produced[id(out)]
-        self.requires_grad = out.requires_grad
-        self._plan_backward(trace, tensors, ext)
+        self.arg_leaves = [(_ARG, i) for i, a in tensors if a.requires_grad]
+        self.ext_leaves = [(_EXT, i) for i, t in enumerate(ext) if t.requires_grad]
+        self.modules = list(trace.modules.values())
+        self.why = None
+        self.events = []
+        for pos, kind, payload in trace.events:
+            if kind == "backward":
+                root = produced.get(id(payload))
+                if root is None:
+                    self.why = "backward() of a tensor that no op of the call computed"
+                    break
+                self.events.append((pos, kind, self._plan(trace, root)))
+            else:
+                self.events.append((pos, kind, payload))
+        if any(t._node is not None for t in ext if t.requires_grad) and self.events:
+            self.why = self.why or "a tensor from outside the call that has a grad_fn"
+        if any(t._hooks for t in ext):
+            self.why = self.why or "tensor hooks"
+        self.out = produced.get(id(out)) if isinstance(out, _Tensor) else None
+        self.out_plan = None
+        if self.out is not None and out.requires_grad and not self.events:
+            self.out_plan = self._plan(trace, self.out)
 
-    def _plan_backward(self, trace, tensors, ext):
-        """Slots for gradients: 0 is the output's; then one per value, argument or external
-        tensor that receives a gradient.  The region's graph inputs are the arguments and
-        external tensors that require grad, in that order."""
-        slot = {}
-        leaves = [(_ARG, i) for i, a in tensors if a.requires_grad]
-        leaves += [(_EXT, i) for i, t in enumerate(ext) if t.requires_grad]
-        for src in leaves:
-            slot[src] = len(slot) + 1
-        self.leaves = leaves
-        self.leaf_slots = tuple(slot[src] for src in leaves)
-        out_slot = {self.out: 0}
+    def _plan(self, trace, root):
+        """Backward plan from value ``root``: (op index, gradient slot, routes), newest first,
+        plus the leaves (arguments and outside tensors that require grad) and their slots.
+        Slot 0 holds the root's gradient; leaves come next; then intermediate values."""
+        leaves = self.arg_leaves + self.ext_leaves
+        slot = {src: i + 1 for i, src in enumerate(leaves)}
+        val_slot = {root: 0}
         plan = []
-        for k in range(len(self.steps) - 1, -1, -1):
+        for k in range(root, -1, -1):
             cls, srcs, params, bind, need = self.steps[k]
-            if need is None or k not in out_slot:
+            if need is None or k not in val_slot:
                 continue
             routes = []
             for i, (kind, ref) in enumerate(srcs):
                 if not need[i]:
                     continue
                 if kind == _VAL:
-                    key = ref
-                    if key not in out_slot:
-                        out_slot[key] = len(slot) + len(out_slot)
-                    s = out_slot[key]
+                    if ref not in val_slot:
+                        val_slot[ref] = len(slot) + len(val_slot)
+                    s = val_slot[ref]
                 else:
                     s = slot[(kind, ref)]
                 t = trace.ops[k][1][i]
                 routes.append((i, s, t._data.shape, t._data.dtype))
-            plan.append((k, out_slot[k], tuple(routes)))
-        self.plan = plan
-        self.nslots = len(slot) + len(out_slot) + 1
+            plan.append((k, val_slot[k], tuple(routes)))
+        return plan, leaves, tuple(slot[src] for src in leaves), len(slot) + len(val_slot) + 1
+
+    def same_as(self, other):
+        """True if ``other`` (a recording of another call) did the same thing: same ops, same
+        constants, same events.  Outside tensors made afresh by each call must hold equal values."""
+        if len(self.steps) != len(other.steps) or len(self.ext) != len(other.ext) or \
+                len(self.events) != len(other.events):
+            return False
+        for a, b in zip(self.ext, other.ext):
+            if a is not b and not (a._data.shape == b._data.shape and a._data.dtype ==
+                                   b._data.dtype and a.requires_grad == b.requires_grad
+                                   and np.array_equal(a._data, b._data, equal_nan=True)):
+                return False
+        for (ca, sa, pa, ba, na), (cb, sb, pb, bb, nb) in zip(self.steps, other.steps):
+            if ca is not cb or sa != sb or ba != bb or na != nb or pa.keys() != pb.keys():
+                return False
+            bound = {name for name, _ in ba}
+            for name, va in pa.items():
+                vb = pb[name]
+                if name in bound or va is vb:
+                    continue
+                if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
+                    if not (isinstance(va, np.ndarray) and isinstance(vb, np.ndarray)
+                            and va.shape == vb.shape and va.dtype == vb.dtype
+                            and np.array_equal(va, vb, equal_nan=True)):
+                        return False
+                elif type(va) is not type(vb) or va != vb:
+                    return False
+        for (pa, ka, xa), (pb, kb, xb) in zip(self.events, other.events):
+            if pa != pb or ka != kb:
+                return False
+            if ka == "call":
+                (fa, aa, kwa), (fb, ab, kwb) = xa, xb
+                if fa is not fb or kwa.keys() != kwb.keys() or len(aa) != len(ab):
+                    return False
+                for u, v in zip((*aa, *kwa.values()), (*ab, *kwb.values())):
+                    if u is v:
+                        continue
+                    if isinstance(u, list) and isinstance(v, list) and len(u) == len(v) and \
+                            all(p is q for p, q in zip(u, v)):
+                        continue
+                    if type(u) in (int, float, bool, str, type(None)) and type(u) is type(v) \
+                            and u == v:
+                        continue
+                    return False
+        return True
 
     # -- replay --------------------------------------------------------------------------------
     def guard_ok(self):
         for t, (rg, shape, dtype) in zip(self.ext, self.ext_guard):
             d = t._data
-            if t.requires_grad is not rg or d.shape != shape or d.dtype != dtype:
+            if t.requires_grad is not rg or d.shape != shape or d.dtype != dtype or t._hooks:
                 return False
         return True
 
-    def forward(self, args):
-        """Run the recorded ops on ``args``; returns (output array, contexts, graph inputs)."""
-        vals, ctxs, ext = [], [], self.ext
-        for cls, srcs, params, bind, need in self.steps:
+    def _run_ops(self, start, stop, args, vals, ctxs):
+        ext = self.ext
+        for cls, srcs, params, bind, need in self.steps[start:stop]:
             ins = tuple([vals[r] if kind == _VAL else args[r] if kind == _ARG else ext[r]
                          for kind, r in srcs])
             if bind:
@@ -159,12 +252,38 @@ class _Program:
                 ctx.needs_input_grad = need
             vals.append(_new(out, False, None))
             ctxs.append(ctx)
-        return vals[self.out]._data, ctxs
 
-    def backward(self, ctxs, g):
-        slots = [None] * self.nslots
+    def run(self, args):
+        """Replay the recording on ``args``; returns the values and the op contexts."""
+        vals, ctxs = [], []
+        done = 0
+        for pos, kind, payload in self.events:
+            self._run_ops(done, pos, args, vals, ctxs)
+            done = pos
+            if kind == "backward":
+                plan, leaves, _, _ = payload
+                root = vals[plan[0][0]]._data if plan else None
+                if root is None:
+                    continue
+                grads = self.run_plan(payload, ctxs, np.ones(root.shape, root.dtype))
+                handed = set()
+                ext = self.ext
+                for (kind_, r), g in zip(leaves, grads):
+                    if g is not None:
+                        t = args[r] if kind_ == _ARG else ext[r]
+                        _accumulate(t, g, False, handed)
+            else:
+                fn, a, kw = payload
+                fn(*a, **kw)
+        self._run_ops(done, len(self.steps), args, vals, ctxs)
+        return vals, ctxs
+
+    @staticmethod
+    def run_plan(payload, ctxs, g):
+        plan, _, leaf_slots, nslots = payload
+        slots = [None] * nslots
         slots[0] = g
-        for k, s_out, routes in self.plan:
+        for k, s_out, routes in plan:
             gk = slots[s_out]
             if gk is None:
                 continue
@@ -182,19 +301,18 @@ class _Program:
                     gi = gi.astype(dtype)
                 prev = slots[s]
                 slots[s] = gi if prev is None else prev + gi
-        return tuple([slots[s] for s in self.leaf_slots])
+        return tuple([slots[s] for s in leaf_slots])
 
 
 class _Compiled:
-    """The capture-and-replay wrapper around one callable (shared by functions and modules)."""
+    """The capture-and-replay wrapper around one callable (functions and modules)."""
 
     def __init__(self, fn, root, fullgraph):
         self.fn = fn
-        self.root = root      # the compiled Module (its submodules are guarded), or None
+        self.root = root      # the compiled Module, or None for a function
         self.modules = list(root.modules()) if root is not None else []
         self.fullgraph = fullgraph
-        self.cache = {}       # signature -> _Program, or a reason string when it stays eager
-        self.checked = set()  # signatures whose first replay was compared with eager mode
+        self.cache = {}       # signature -> _Program (ready), ("first", _Program) or a reason
         self.warned = set()
 
     def _key(self, args, kwargs):
@@ -233,37 +351,34 @@ class _Compiled:
         if key is None:       # hooks must see every call: eager
             return self.fn(*args, **kwargs)
         prog = self.cache.get(key)
-        if prog is None:
-            return self._trace(key, args, kwargs)
+        if type(prog) is _Program and prog.guard_ok():
+            return self._replay(prog, args)
         if type(prog) is str:
             return self.fn(*args, **kwargs)
-        if not prog.guard_ok():
-            return self._trace(key, args, kwargs)
-        if key not in self.checked and not prog.random:
-            self.checked.add(key)
-            if not self._same_as_eager(prog, args, kwargs):
-                return self.fn(*args, **kwargs)
-        return self._replay(prog, args)
+        return self._trace(key, prog, args, kwargs)
 
     def _replay(self, prog, args):
-        out, ctxs = prog.forward(args)
-        if not (STATE.enabled and prog.requires_grad):
+        vals, ctxs = prog.run(args)
+        if prog.out is None:
+            return None
+        out = vals[prog.out]._data
+        if prog.out_plan is None or not STATE.enabled:
             return _new(out, False, None)
         node = _object_new(_Fused)
         node.program = prog
+        node.plan = prog.out_plan
         node.ctxs = ctxs
         ext = prog.ext
-        inputs = tuple([args[r] if kind == _ARG else ext[r] for kind, r in prog.leaves])
+        inputs = tuple([args[r] if kind == _ARG else ext[r] for kind, r in prog.out_plan[1]])
         node.inputs = inputs
         node.needs_input_grad = (True,) * len(inputs)
         node.versions = tuple([t._version for t in inputs])
         node.seq = next(_SEQ)
         return _new(out, True, node)
 
-    def _trace(self, key, args, kwargs):
-        if self.root is not None:    # submodules may have been added since the last trace
-            self.modules = list(self.root.modules())
-            key = self._key(args, kwargs)
+    def _trace(self, key, first, args, kwargs):
+        """Run eagerly while recording.  The first recording of a signature waits for a second
+        one; the two must agree before the recording is replayed."""
         trace = _Trace()
         STATE.trace = trace
         try:
@@ -271,15 +386,31 @@ class _Compiled:
         finally:
             STATE.trace = None
         why = trace.why
+        prog = None
         if why is None:
-            if not isinstance(out, _Tensor):
-                why = f"a return value of type {type(out).__name__} (not a single Tensor)"
-            elif not any(out is res for _, _, _, res in trace.ops):
+            if out is not None and not isinstance(out, _Tensor):
+                why = f"a return value of type {type(out).__name__} (not a Tensor or None)"
+            elif isinstance(out, _Tensor) and not any(out is r for _, _, _, r in trace.ops):
                 why = "a return value that no op of the call computed"
+            else:
+                prog = _Program(trace, args, out)
+                why = prog.why
         if why is not None:
             self._give_up(key, why)
+            return out
+        if self.root is None:     # a function: guard the modules it ran from now on
+            known = {id(m) for m in self.modules}
+            self.modules += [m for m in prog.modules if id(m) not in known]
+            key = self._key(args, kwargs)
+        if type(first) is tuple:
+            if first[1].same_as(prog):
+                self.cache[key] = prog
+            else:
+                self._give_up(key, "values that differ from one call to the next outside the "
+                              "recorded ops (a tensor built from an input's values, or Python "
+                              "branching on data)")
         else:
-            self.cache[key] = _Program(trace, args, out)
+            self.cache[key] = ("first", prog)
         return out
 
     def _give_up(self, key, why):
@@ -294,30 +425,18 @@ class _Compiled:
         if key is not None:
             self.cache[key] = why
 
-    def _same_as_eager(self, prog, args, kwargs):
-        with no_grad():
-            expect = self.fn(*args, **kwargs)
-            got, _ = prog.forward(args)
-        if isinstance(expect, _Tensor) and expect.shape == got.shape and \
-                np.array_equal(expect._data, got, equal_nan=True):
-            return True
-        key = self._key(args, kwargs)
-        self._give_up(key, "values that the recording froze (a replay differed from an eager "
-                      "run: the forward probably builds arrays from its inputs outside the ops)")
-        return False
-
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None,
             options=None, disable=False):
-    """Capture a module's (or function's) forward once per input signature and replay it.
+    """Capture a module's forward, or a whole training step, once per input signature and
+    replay it (see :mod:`chainrule.autograd.capture`).
 
-    As ``torch.compile``: ``cr.compile(model)`` returns a module that computes the same numbers
-    with less Python per call; use it exactly as the original (``loss.backward()`` and the
-    optimizers work unchanged, parameters are shared).  Also usable as a decorator.  See the
-    module docstring of :mod:`chainrule.autograd.capture` for what a trace can and cannot repeat.
+    As ``torch.compile``: the result computes the same numbers with less Python per call.  Use a
+    compiled module exactly as the original (parameters are shared).  Usable as a decorator.
 
     Arguments:
-        model: an ``nn.Module`` or a function of tensors returning one tensor.
+        model: an ``nn.Module``, or a function of tensors returning a tensor or None (it may call
+            ``backward()``, ``zero_grad()`` and ``optimizer.step()``).
         fullgraph: raise instead of falling back to eager mode when a call can't be captured.
         dynamic, backend, mode, options: accepted for PyTorch compatibility; chainrule always
             specializes on input shapes and replays its own recording.
@@ -329,10 +448,16 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=Non
 
     Example::
 
-        model = cr.compile(cr.nn.Sequential(cr.nn.Linear(784, 256), cr.nn.ReLU(),
-                                            cr.nn.Linear(256, 10)))
-        loss = cr.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
+        @cr.compile
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss            # a new (detached) tensor on every call
+
+        for x, y in loader:
+            train_step(x, y).item()
     """
     if model is None:
         return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import homes
 from .function import STATE, _new, anomaly_backward
 
 
@@ -179,10 +180,16 @@ def _accumulate(t, g, create_graph, handed):
         g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars (retain_grad on a 0-d tensor)
     if t.grad is None:
         # .grad must own its array: g may be a view, or be passed to two inputs (as by add);
-        # the copy keeps the memory layout (a mismatch with the parameter's slows the optimizer)
-        if g.base is not None or id(g) in handed or not g.flags.writeable:
+        # the copy keeps the memory layout (a mismatch with the parameter's slows the optimizer).
+        # With an optimizer's flat buffers, the gradient lives in the parameter's home instead.
+        kept = homes.keep(t, g) if homes._HOMES else None
+        if kept is not None:
+            g = kept
+        elif g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy(order="K")
         handed.add(id(g))
         t.grad = _new(g, False, None)
+    elif homes._HOMES and homes.owns(t, t.grad._data):
+        np.add(t.grad._data, g, out=t.grad._data)   # accumulate in place (as PyTorch does)
     else:
         t.grad._data = t.grad._data + g

@@ -221,6 +221,22 @@ def taint(what):
         STATE.trace.taint(what)
 
 
+def replayable(fn):
+    """Mark a function with effects outside the graph (an optimizer's ``step``, ``zero_grad``, a
+    scheduler's ``step``, gradient clipping): a ``cr.compile`` trace records the call and each
+    replay makes it again, with the same arguments.  Costs one attribute test otherwise."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if STATE.trace is None:
+            return fn(*args, **kwargs)
+        return STATE.trace.call(fn, args, kwargs)
+
+    wrapper._replayable = True
+    return wrapper
+
+
 def _fill(t, data, requires_grad, node):
     """Set every field of a Tensor (or subclass) ``t``; the one place that lists them.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import run_backward
-from .function import _new
+from .function import _new, taint
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -17,6 +17,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         hv, = cr.grad(g, x, grad_outputs=v)
     """
     from ..tensor import Tensor
+    taint("cr.grad()")
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
     inputs_is_tensor = isinstance(inputs, Tensor)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import _new
+from ..autograd.function import _new, replayable
 from ..tensor import Tensor
 
 
@@ -29,6 +29,7 @@ def _grads(parameters):
     return [p.grad for p in _params(parameters) if p.grad is not None]
 
 
+@replayable
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
@@ -70,6 +71,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return _new(np.asarray(total, dtype=dt), False, None)
 
 
+@replayable
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element into ``[-clip_value, clip_value]`` in place."""
     c = float(clip_value)

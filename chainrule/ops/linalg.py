@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import homes
 from ..autograd.function import Op
 from ..dtypes import dtype_repr
 from ..tensor import Tensor
@@ -44,16 +45,25 @@ class Linear(Op):
                 # optimizer's elementwise update several times slower
                 wd = ctx.inputs[1]._data
                 st = wd.strides
-                if st[0] < st[-1] and isinstance(g2, np.ndarray):     # column-major weight
+                if isinstance(g2, np.ndarray) and (homes._HOMES and (gw := homes.grad_destination(
+                        ctx.inputs[1])) is not None and gw.dtype == g2.dtype):
+                    # straight into the optimizer's flat gradient buffer (autograd/homes.py)
+                    np.matmul(x2.T, g2, out=gw.T)
+                elif st[0] < st[-1] and isinstance(g2, np.ndarray):     # column-major weight
                     gw = np.empty(wd.shape, wd.dtype, order="F")
                     np.matmul(x2.T, g2, out=gw.T)
                 else:
                     gw = g2.mT @ x2
             if len(n) > 2 and n[2]:
-                if isinstance(g2, np.ndarray):
+                if isinstance(g2, np.ndarray) and g2.dtype.kind == "f":
                     # ones @ g is one BLAS gemv: 2-3x faster than a reduction over the batch
-                    gb = _ones(g2.shape[0], g2.dtype) @ g2 if g2.dtype.kind == "f" \
-                        else np.add.reduce(g2, axis=0)
+                    gb = homes.grad_destination(ctx.inputs[2]) if homes._HOMES else None
+                    if gb is not None and gb.dtype == g2.dtype:
+                        np.matmul(_ones(g2.shape[0], g2.dtype), g2, out=gb)
+                    else:
+                        gb = _ones(g2.shape[0], g2.dtype) @ g2
+                elif isinstance(g2, np.ndarray):
+                    gb = np.add.reduce(g2, axis=0)
                 else:
                     gb = g2.sum(dim=0)
         return (gx, gw, gb) if len(n) > 2 else (gx, gw)

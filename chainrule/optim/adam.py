@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._flat import _layout_view, flat_for
 from .optimizer import (Optimizer, scratch, _buffer, _check_nonneg, _check_supported, _lerp_,
                         _state_buffer)
 
@@ -69,11 +70,26 @@ class Adam(Optimizer):
             decoupled = group["decoupled_weight_decay"]
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
+            if not amsgrad:
+                flat = flat_for(self, group)
+                if flat is not None and flat.ready() and _flat_state(flat, state):
+                    step = None
+                    for p in flat.params:
+                        st = state[p]
+                        st["step"] += 1
+                        step = st["step"]
+                    d = flat.data
+                    s = scratch(self, d)
+                    if s is None:
+                        s = np.empty_like(d)
+                    _update(d, flat.grad, flat.m, flat.v, s, lr, beta1, beta2, eps, wd, decoupled,
+                            maximize, step, None)
+                    flat.bump_versions()
+                    continue
             for p in group["params"]:
                 g = p.grad
                 if g is None:
                     continue
-                g = g._data
                 d = p._data
                 st = state[p]
                 if not st:
@@ -81,44 +97,82 @@ class Adam(Optimizer):
                     st["exp_avg"] = _buffer(np.zeros_like(d))
                     st["exp_avg_sq"] = _buffer(np.zeros_like(d))
                 st["step"] += 1
-                step = st["step"]
-                if maximize:
-                    g = -g
-                if wd != 0.0:
-                    if decoupled:
-                        d *= 1.0 - lr * wd
-                    else:
-                        g = g + wd * d
-                m = st["exp_avg"]._data
-                v = st["exp_avg_sq"]._data
                 s = scratch(self, d)          # every step below runs in place: no allocation
                 if s is None:
                     s = np.empty_like(d)
-                if beta1 > 0.5:               # m <- lerp(m, g, 1 - beta1), as torch.lerp_
-                    np.subtract(g, m, out=s)
-                    s *= 1.0 - beta1
-                    m += s
-                else:
-                    _lerp_(m, g, 1.0 - beta1)
-                v *= beta2                    # v <- v beta2 + (1 - beta2) g g (torch.addcmul_)
-                np.multiply(g, 1.0 - beta2, out=s)
-                s *= g
-                v += s
-                step_size = lr / (1.0 - beta1 ** step)
-                bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
-                if amsgrad:
-                    vmax = _state_buffer(st, "max_exp_avg_sq", d)
-                    np.maximum(vmax, v, out=vmax)
-                    np.sqrt(vmax, out=s)
-                else:
-                    np.sqrt(v, out=s)
-                s /= bc2_sqrt                 # denom = sqrt(v) / sqrt(bc2) + eps
-                s += eps
-                np.divide(m, s, out=s)
-                s *= step_size
-                d -= s
+                vmax = _state_buffer(st, "max_exp_avg_sq", d) if amsgrad else None
+                _update(d, g._data, st["exp_avg"]._data, st["exp_avg_sq"]._data, s, lr, beta1,
+                        beta2, eps, wd, decoupled, maximize, st["step"], vmax)
                 p._version += 1
         return loss
+
+
+def _update(d, g, m, v, s, lr, beta1, beta2, eps, wd, decoupled, maximize, step, vmax):
+    """One Adam step on arrays (one parameter, or a whole group's flat buffers), in place."""
+    if maximize:
+        g = -g
+    if wd != 0.0:
+        if decoupled:
+            d *= 1.0 - lr * wd
+        else:
+            g = g + wd * d
+    if beta1 > 0.5:               # m <- lerp(m, g, 1 - beta1), as torch.lerp_
+        np.subtract(g, m, out=s)
+        s *= 1.0 - beta1
+        m += s
+    else:
+        _lerp_(m, g, 1.0 - beta1)
+    v *= beta2                    # v <- v beta2 + (1 - beta2) g g (torch.addcmul_)
+    np.multiply(g, 1.0 - beta2, out=s)
+    s *= g
+    v += s
+    step_size = lr / (1.0 - beta1 ** step)
+    bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
+    if vmax is not None:
+        np.maximum(vmax, v, out=vmax)
+        np.sqrt(vmax, out=s)
+    else:
+        np.sqrt(v, out=s)
+    s /= bc2_sqrt                 # denom = sqrt(v) / sqrt(bc2) + eps
+    s += eps
+    np.divide(m, s, out=s)
+    s *= step_size
+    d -= s
+
+
+def _flat_state(flat, state):
+    """Give ``flat`` flat moment buffers whose views are every parameter's state; False when the
+    parameters' states disagree (different step counts, AMSGrad buffers) and can't be merged."""
+    sts = [state.get(p) for p in flat.params]
+    m = getattr(flat, "m", None)
+    if m is not None and all(st and st["exp_avg"]._data is mv and st["exp_avg_sq"]._data is vv
+                             for st, mv, vv in zip(sts, flat.m_views, flat.v_views)):
+        return len({st["step"] for st in sts}) == 1
+    if any(sts) and (not all(sts) or len({st["step"] for st in sts}) != 1
+                     or any("max_exp_avg_sq" in st for st in sts)):
+        return False
+    flat.m = np.zeros_like(flat.data)
+    flat.v = np.zeros_like(flat.data)
+    flat.m_views = [_views_like(flat.m, flat, i) for i in range(len(flat.params))]
+    flat.v_views = [_views_like(flat.v, flat, i) for i in range(len(flat.params))]
+    for p, st, mv, vv in zip(flat.params, sts, flat.m_views, flat.v_views):
+        st = state[p]
+        if st:                        # carry over what the per-parameter path (or a load) made
+            mv[...] = st["exp_avg"]._data
+            vv[...] = st["exp_avg_sq"]._data
+        else:
+            st["step"] = 0
+        st["exp_avg"] = _buffer(mv)
+        st["exp_avg_sq"] = _buffer(vv)
+    return True
+
+
+def _views_like(buf, flat, i):
+    """The slice of ``buf`` that matches parameter i's slice of ``flat.data``."""
+    view = flat.views[i]
+    off = (view.__array_interface__["data"][0] - flat.data.__array_interface__["data"][0]) \
+        // flat.data.itemsize
+    return _layout_view(buf[off:off + view.size], view)
 
 
 class AdamW(Adam):

@@ -18,6 +18,7 @@ import types
 from bisect import bisect_right
 from collections import Counter
 
+from ..autograd.function import replayable
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
@@ -82,6 +83,7 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError
 
+    @replayable
     def step(self, epoch=None):
         """Advance one epoch (call after ``optimizer.step()``) and set the groups' ``'lr'``."""
         self._step_count += 1

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..autograd.function import _new, enable_grad
+from ..autograd.function import _new, enable_grad, replayable
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -180,6 +180,14 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     # -- gradients and steps -------------------------------------------------------------------
+    def __init_subclass__(cls, **kwargs):
+        # a step changes parameters outside the graph: cr.compile records it and replays it
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_replayable", False):
+            cls.step = replayable(step)
+
+    @replayable
     def zero_grad(self, set_to_none=True):
         """Reset the gradients: to ``None`` (default), or zero them in place (``False``)."""
         for group in self.param_groups:

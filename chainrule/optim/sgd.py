@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._flat import flat_for
 from .optimizer import scratch, Optimizer, _buffer, _check_nonneg, _check_supported
 
 __all__ = ["SGD"]
@@ -59,6 +60,13 @@ class SGD(Optimizer):
             wd = float(group["weight_decay"])
             nesterov = group["nesterov"]
             maximize = group["maximize"]
+            if momentum == 0.0 and wd == 0.0 and not maximize:
+                flat = flat_for(self, group)
+                if flat is not None and flat.ready():     # one update over the whole group
+                    d = flat.data
+                    d -= np.multiply(flat.grad, lr, out=scratch(self, d))
+                    flat.bump_versions()
+                    continue
             for p in group["params"]:
                 g = p.grad
                 if g is None:
