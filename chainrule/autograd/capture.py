@@ -311,6 +311,7 @@ class _Compiled:
         self.fn = fn
         self.root = root      # the compiled Module, or None for a function
         self.modules = list(root.modules()) if root is not None else []
+        self.module_dicts = [m.__dict__ for m in self.modules]
         self.fullgraph = fullgraph
         self.cache = {}       # signature -> _Program (ready), ("first", _Program) or a reason
         self.warned = set()
@@ -329,13 +330,12 @@ class _Compiled:
             if any(isinstance(v, _Tensor) for v in kwargs.values()):
                 raise TypeError("a Tensor keyword argument")
             parts.append(tuple(sorted(kwargs.items())))
-        mods = self.modules
-        if mods:
-            for m in mods:
-                d = m.__dict__
+        dicts = self.module_dicts
+        if dicts:
+            for d in dicts:
                 if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]:
                     return None
-            parts.append(tuple([m.training for m in mods]))
+            parts.append(tuple([d["training"] for d in dicts]))
         parts.append(STATE.enabled)
         return tuple(parts)
 
@@ -379,6 +379,12 @@ class _Compiled:
     def _trace(self, key, first, args, kwargs):
         """Run eagerly while recording.  The first recording of a signature waits for a second
         one; the two must agree before the recording is replayed."""
+        if self.root is not None:    # submodules may have been added since the last trace
+            self.modules = list(self.root.modules())
+            self.module_dicts = [m.__dict__ for m in self.modules]
+            key = self._key(args, kwargs)
+            if key is None:          # a new submodule has hooks
+                return self.fn(*args, **kwargs)
         trace = _Trace()
         STATE.trace = trace
         try:
@@ -401,6 +407,7 @@ class _Compiled:
         if self.root is None:     # a function: guard the modules it ran from now on
             known = {id(m) for m in self.modules}
             self.modules += [m for m in prog.modules if id(m) not in known]
+            self.module_dicts = [m.__dict__ for m in self.modules]
             key = self._key(args, kwargs)
         if type(first) is tuple:
             if first[1].same_as(prog):

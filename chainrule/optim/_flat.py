@@ -111,9 +111,16 @@ def flat_for(opt, group):
 
     Records are kept on the optimizer, keyed by the group's parameters (so they survive
     ``load_state_dict``, which replaces the group dicts)."""
-    records = opt.__dict__.setdefault("_flat_records", {})
-    key = tuple(map(id, group["params"]))
+    d = opt.__dict__
+    params = group["params"]
+    hit = d.get("_flat_last")
+    if hit is not None and hit[0] is params and hit[1] == len(params):   # one group, every step
+        return hit[2]
+    records = d.setdefault("_flat_records", {})
+    key = tuple(map(id, params))
     if key in records:
-        return records[key]
-    rec = records[key] = _Flat.build(group["params"])
+        rec = records[key]
+    else:
+        rec = records[key] = _Flat.build(params)
+    d["_flat_last"] = (params, len(params), rec)
     return rec
