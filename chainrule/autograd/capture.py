@@ -37,7 +37,7 @@ import warnings
 
 import numpy as np
 
-from .engine import _accumulate, sum_to
+from .engine import _accumulate, run_backward, sum_to
 from .function import _SEQ, STATE, Op, _new, _object_new
 
 __all__ = ["compile"]
@@ -62,7 +62,6 @@ class _Trace:
             self.why = what
 
     def backward(self, root, gradient, retain_graph, create_graph, seed):
-        from .engine import run_backward
         if gradient is not None or retain_graph or create_graph:
             self.taint("backward() with gradient=, retain_graph or create_graph")
         self.events.append((len(self.ops), "backward", root))
@@ -78,8 +77,7 @@ class _Trace:
                      for a in args)
         if any(isinstance(a, _Tensor) for a in (*args, *kwargs.values())):
             self.taint(f"a Tensor passed to {fn.__qualname__}")
-        if kwargs.get("closure") is not None or (len(args) > 1 and callable(args[1])
-                                                 and fn.__name__ == "step"):
+        if any(callable(a) for a in (*args[1:], *kwargs.values())):   # args[0]: self
             self.taint(f"a closure passed to {fn.__qualname__}")
         self.events.append((len(self.ops), "call", (fn, args, kwargs)))
         STATE.trace = None
@@ -91,7 +89,6 @@ class _Trace:
 
 class _Fused(Op):
     """The graph node of one replayed forward: its backward replays the recorded backwards."""
-    uses_inputs = True
 
     def backward(ctx, g):
         if STATE.dual:

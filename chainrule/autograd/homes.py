@@ -33,24 +33,32 @@ def _home(t):
     return h
 
 
-def grad_destination(t):
-    """An array to write ``t``'s first gradient of this backward into, or None.
-
-    Used by ``Linear``'s backward for its weight and bias.  Returns a fresh view of the home when
-    ``t`` has no gradient yet and the previous one is gone; the engine then keeps it without a
-    copy (see :func:`owns`)."""
-    if t.grad is not None or not _HOMES:
-        return None
-    h = _home(t)
-    if h is None or (h.last is not None and h.last() is not None):
+def _claim(h):
+    """A fresh view of home ``h`` to hand out as a ``.grad``, or None while the previous one is
+    still alive somewhere."""
+    if h.last is not None and h.last() is not None:
         return None
     v = h.array.view()
     h.last = weakref.ref(v)
     return v
 
 
+def grad_destination(t, dtype):
+    """An array to write ``t``'s first gradient of this backward into, or None.
+
+    Used by ``Linear``'s backward for its weight and bias.  Returns a fresh view of the home when
+    ``t`` has no gradient yet, the home holds ``dtype`` and the previous view is gone; the engine
+    then keeps it without a copy (see :func:`owns`)."""
+    if t.grad is not None or not _HOMES:
+        return None
+    h = _home(t)
+    if h is None or h.array.dtype != dtype:
+        return None
+    return _claim(h)
+
+
 def owns(t, g):
-    """True if ``g`` is the home view :func:`grad_destination` handed out for ``t``."""
+    """True if ``g`` is the home view handed out for ``t``."""
     h = _home(t) if _HOMES else None
     return h is not None and h.last is not None and h.last() is g
 
@@ -60,12 +68,11 @@ def adopt(t, g):
     if g.size >= _SMALL or not _HOMES:
         return None
     h = _home(t)
-    if (h is None or (h.last is not None and h.last() is not None) or h.array.shape != g.shape
-            or h.array.dtype != g.dtype):
+    if h is None or h.array.shape != g.shape or h.array.dtype != g.dtype:
         return None
-    v = h.array.view()
-    np.copyto(v, g)
-    h.last = weakref.ref(v)
+    v = _claim(h)
+    if v is not None:
+        np.copyto(v, g)
     return v
 
 

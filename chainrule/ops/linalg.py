@@ -45,8 +45,9 @@ class Linear(Op):
                 # optimizer's elementwise update several times slower
                 wd = ctx.inputs[1]._data
                 st = wd.strides
-                if isinstance(g2, np.ndarray) and (homes._HOMES and (gw := homes.grad_destination(
-                        ctx.inputs[1])) is not None and gw.dtype == g2.dtype):
+                gw = homes.grad_destination(ctx.inputs[1], g2.dtype) if (
+                    homes._HOMES and isinstance(g2, np.ndarray)) else None
+                if gw is not None:
                     # straight into the optimizer's flat gradient buffer (autograd/homes.py)
                     np.matmul(x2.T, g2, out=gw.T)
                 elif st[0] < st[-1] and isinstance(g2, np.ndarray):     # column-major weight
@@ -57,8 +58,8 @@ class Linear(Op):
             if len(n) > 2 and n[2]:
                 if isinstance(g2, np.ndarray) and g2.dtype.kind == "f":
                     # ones @ g is one BLAS gemv: 2-3x faster than a reduction over the batch
-                    gb = homes.grad_destination(ctx.inputs[2]) if homes._HOMES else None
-                    if gb is not None and gb.dtype == g2.dtype:
+                    gb = homes.grad_destination(ctx.inputs[2], g2.dtype) if homes._HOMES else None
+                    if gb is not None:
                         np.matmul(_ones(g2.shape[0], g2.dtype), g2, out=gb)
                     else:
                         gb = _ones(g2.shape[0], g2.dtype) @ g2

@@ -59,9 +59,10 @@ class _Flat:
         total = sum(sizes)
         self.data = np.empty(total, dt)
         self.grad = np.zeros(total, dt)
-        self.views, self.homes = [], []
+        self.views, self.homes, self.offsets = [], [], []
         off = 0
         for p, n in zip(self.params, sizes):
+            self.offsets.append(off)
             view = _layout_view(self.data[off:off + n], p._data)
             view[...] = p._data
             p._data = view
@@ -94,6 +95,11 @@ class _Flat:
             if p._data is not view or g is None or h.last is None or g._data is not h.last():
                 return False
         return True
+
+    def like(self, buf):
+        """Per-parameter views of another flat array ``buf`` (an optimizer's state), each with
+        its parameter's slice, shape and memory layout."""
+        return [_layout_view(buf[off:off + v.size], v) for off, v in zip(self.offsets, self.views)]
 
     def bump_versions(self):
         for p in self.params:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._flat import _layout_view, flat_for
+from ._flat import flat_for
 from .optimizer import (Optimizer, scratch, _buffer, _check_nonneg, _check_supported, _lerp_,
                         _state_buffer)
 
@@ -153,8 +153,8 @@ def _flat_state(flat, state):
         return False
     flat.m = np.zeros_like(flat.data)
     flat.v = np.zeros_like(flat.data)
-    flat.m_views = [_views_like(flat.m, flat, i) for i in range(len(flat.params))]
-    flat.v_views = [_views_like(flat.v, flat, i) for i in range(len(flat.params))]
+    flat.m_views = flat.like(flat.m)
+    flat.v_views = flat.like(flat.v)
     for p, st, mv, vv in zip(flat.params, sts, flat.m_views, flat.v_views):
         st = state[p]
         if st:                        # carry over what the per-parameter path (or a load) made
@@ -165,14 +165,6 @@ def _flat_state(flat, state):
         st["exp_avg"] = _buffer(mv)
         st["exp_avg_sq"] = _buffer(vv)
     return True
-
-
-def _views_like(buf, flat, i):
-    """The slice of ``buf`` that matches parameter i's slice of ``flat.data``."""
-    view = flat.views[i]
-    off = (view.__array_interface__["data"][0] - flat.data.__array_interface__["data"][0]) \
-        // flat.data.itemsize
-    return _layout_view(buf[off:off + view.size], view)
 
 
 class AdamW(Adam):

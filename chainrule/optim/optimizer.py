@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd.function import _new, enable_grad, replayable
 from ..tensor import Tensor
+from ._flat import _layout_view
 
 __all__ = ["Optimizer", "required"]
 
@@ -80,12 +81,7 @@ def scratch(opt, like):
     if buf is None or buf.size < like.size:
         buf = bufs[like.dtype] = np.empty(like.size, like.dtype)
         views.clear()                     # old views point into the old buffer
-    flat = buf[:like.size]
-    if like.flags.f_contiguous and not like.flags.c_contiguous:
-        view = flat.reshape(like.shape[::-1]).T
-    else:
-        view = flat.reshape(like.shape)
-    views[key] = view
+    view = views[key] = _layout_view(buf[:like.size], like)
     return view
 
 
