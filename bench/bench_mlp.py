@@ -9,6 +9,7 @@ it cannot be imported or raises).
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -30,12 +31,15 @@ def _err(exc):
     return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:70]
 
 
-def interleave(setups, repeats, warmups=None):
+def interleave(setups, repeats, warmups=None, min_time=0.0, max_repeats=None):
     """Round-robin timing. setups: {name: () -> timed_fn}; timed_fn() -> seconds.
 
     Each repeat builds every system afresh (untimed) and runs it once; the
     start of the round-robin rotates with the repeat so drift hits all systems.
     warmups: {name: () -> timed_fn} run once, untimed, before the repeats.
+    min_time: after the first round, add rounds until the slowest system's
+    epochs sum to about this many seconds (short epochs are noisy), at most
+    ``max_repeats`` rounds in all.
     """
     names = list(setups)
     res = {s: {"times": [], "error": None} for s in names}
@@ -44,8 +48,15 @@ def interleave(setups, repeats, warmups=None):
             make()()
         except Exception as exc:  # noqa: BLE001 - unavailable system
             res[s]["error"] = _err(exc)
-    for r in range(repeats):
+    r = 0
+    while r < repeats:
+        if r == 1 and min_time:
+            slowest = max((d["times"][0] for d in res.values() if d["times"]), default=0)
+            if slowest > 0:
+                repeats = max(repeats, min(max_repeats or repeats,
+                                           math.ceil(min_time / slowest)))
         k = r % len(names)
+        r += 1
         for s in names[k:] + names[:k]:
             if res[s]["error"]:
                 continue
@@ -63,23 +74,23 @@ def _rows(key, res, unit_scale=1.0, fmt="{:.3f}"):
     rows = []
     for s, d in res.items():
         if not d["times"]:
-            rows.append([*key, s, "-", "-", "-", "unavailable: " + (d["error"] or "?")])
+            rows.append([*key, s, "-", "-", 0, "-", "unavailable: " + (d["error"] or "?")])
             continue
         med = bc.median(d["times"])
         ratio = f"{med / ref_med:.2f}x" if ref_med else "-"
         note = ("failed later: " + d["error"]) if d["error"] else ""
         rows.append([*key, s, fmt.format(med * unit_scale),
-                     fmt.format(min(d["times"]) * unit_scale), ratio, note])
+                     fmt.format(min(d["times"]) * unit_scale), len(d["times"]), ratio, note])
     return rows
 
 
-def compare_train(X, y, systems, bs, opt, width, repeats):
+def compare_train(X, y, systems, bs, opt, width, repeats, min_time=0.0, max_repeats=None):
     train = bench_systems.TRAIN
     n_warm = min(X.shape[0], 10 * bs)
     warm = {s: (lambda s=s: train[s](X[:n_warm], y[:n_warm], bs, opt, width))
             for s in systems}
     setups = {s: (lambda s=s: train[s](X, y, bs, opt, width)) for s in systems}
-    return interleave(setups, repeats, warm)
+    return interleave(setups, repeats, warm, min_time, max_repeats)
 
 
 def task_train(X, y, a):
@@ -94,7 +105,7 @@ def task_train(X, y, a):
     title = (f"\n== train: one epoch, N={X.shape[0]}, 784-W-W/2-10, float32; "
              f"seconds/epoch over {a.repeats} interleaved repeats ==")
     print(bc.format_table(["W", "bs", "opt", "system", "median s", "min s",
-                           "vs numpy", "note"], rows, title), flush=True)
+                           "runs", "vs numpy", "note"], rows, title), flush=True)
     return out
 
 
@@ -112,8 +123,8 @@ def task_inference(X, a):
             rows += _rows([width, bs], res, 1e3, "{:.2f}")
     title = (f"\n== inference: eval/no_grad forward of {n} samples; ms per pass, "
              f"median of {max(a.repeats, 5)} ==")
-    print(bc.format_table(["W", "bs", "system", "median ms", "min ms", "vs numpy",
-                           "note"], rows, title), flush=True)
+    print(bc.format_table(["W", "bs", "system", "median ms", "min ms", "runs",
+                           "vs numpy", "note"], rows, title), flush=True)
     return out
 
 
@@ -125,12 +136,15 @@ def task_scaling(X, y, a):
     for axis, values in (("batch_size", SCALING_BS[quick]), ("width", SCALING_W[quick])):
         for v in values:
             bs, width = (v, w0) if axis == "batch_size" else (b0, v)
-            res = compare_train(X, y, a.systems, bs, opt, width, a.repeats)
+            res = compare_train(X, y, a.systems, bs, opt, width, a.repeats, a.min_time,
+                                a.max_repeats)
             curves[axis].append({"value": v, "results": res})
             rows += _rows([axis, width, bs, opt], res)
-    title = f"\n== scaling: train epoch, N={X.shape[0]}, {a.repeats} repeats =="
+    more = (f" (more, up to {a.max_repeats}, until the slowest system's epochs sum to "
+            f"{a.min_time:g} s)" if a.min_time else "")
+    title = f"\n== scaling: train epoch, N={X.shape[0]}, {a.repeats} repeats{more} =="
     print(bc.format_table(["sweep", "W", "bs", "opt", "system", "median s", "min s",
-                           "vs numpy", "note"], rows, title), flush=True)
+                           "runs", "vs numpy", "note"], rows, title), flush=True)
     plot_scaling(curves, a.systems, a.plot or "bench_scaling.png",
                  f"N={X.shape[0]}, {opt}, W={w0} / bs={b0}")
     return curves
@@ -182,6 +196,10 @@ def parse_args(argv=None):
     add("--optimizer", nargs="+", choices=["sgd", "adam"], default=["sgd", "adam"],
         help="default: sgd adam")
     add("--repeats", type=int, default=None, help="default 5 (2 with --quick)")
+    add("--min-time", type=float, default=0.0,
+        help="scaling: repeat short epochs until the slowest system's sum to this many "
+             "seconds (default 0: exactly --repeats)")
+    add("--max-repeats", type=int, default=25, help="cap for --min-time (default 25)")
     add("--systems", nargs="+", choices=SYSTEMS, default=SYSTEMS, help="default: all")
     add("--threads", type=int, default=2,
         help="torch.set_num_threads and BLAS (threadpoolctl) threads (default 2)")

@@ -16,4 +16,4 @@ py --task inference --repeats 7 --systems numpy chainrule torch --json "$out/inf
 py --task overhead --repeats 7 --systems chainrule torch --json "$out/overhead.json" | tee "$out/overhead.txt"
 py --task memory --systems numpy chainrule torch sklearn --json "$out/memory.json" | tee "$out/memory.txt"
 py --task scaling --n 12000 --repeats 5 --batch-size 128 --optimizer sgd --systems numpy chainrule chainrule-compiled torch \
-   --plot "$out/scaling.png" --json "$out/scaling.json" | tee "$out/scaling.txt"
+   --min-time 4 --max-repeats 15 --plot "$out/scaling.png" --json "$out/scaling.json" | tee "$out/scaling.txt"

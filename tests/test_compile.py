@@ -352,3 +352,66 @@ def test_a_held_parameter_array_keeps_following_the_parameter():
         F.cross_entropy(model(x), y).backward()
         opt.step()
     assert np.shares_memory(w, model[0].weight._data)
+
+
+def _program(compiled_fn):
+    progs = [p for p in compiled_fn._compiled.cache.values() if not isinstance(p, (str, tuple))]
+    assert len(progs) == 1
+    return progs[0]
+
+
+def test_replay_code_is_readable_and_computes_relu_in_place_only_when_safe():
+    lin, lin2 = nn.Linear(6, 5), nn.Linear(5, 5)
+
+    def alone(x):                     # the Linear output is read by the ReLU only
+        return F.relu(lin(x)).sum()
+
+    def shared(x):                    # ... read twice: the ReLU must not overwrite it
+        h = lin(x)
+        return (F.relu(h) * h).sum()
+
+    def returned(x):                  # ... returned: must stay intact
+        h = lin(x)
+        F.relu(h)
+        return h
+
+    def after_sigmoid(x):             # a producer that keeps its output for its backward
+        return F.relu(lin2(F.sigmoid(lin(x)))).sum()
+
+    x = cr.tensor(np.random.default_rng(0).standard_normal((4, 6)), dtype=cr.float32)
+    for fn, in_place in [(alone, True), (shared, False), (returned, False),
+                         (after_sigmoid, True)]:
+        c = cr.compile(fn)
+        for _ in range(3):
+            lin.zero_grad()
+            out = c(x)
+            if out.requires_grad and out.ndim == 0:
+                out.backward()
+            got = (out.detach().numpy().copy(), lin.weight.grad.numpy().copy()
+                   if lin.weight.grad is not None else None)
+            lin.zero_grad()
+            ref = fn(x)
+            if ref.requires_grad and ref.ndim == 0:
+                ref.backward()
+            np.testing.assert_array_equal(got[0], ref.detach().numpy(), err_msg=fn.__name__)
+            if got[1] is not None:
+                np.testing.assert_array_equal(got[1], lin.weight.grad.numpy(), err_msg=fn.__name__)
+        src = _program(c).source
+        assert "def replay(args):" in src and "Linear" in src
+        assert ("Relu (in place)" in src) is in_place, (fn.__name__, src)
+        if fn is after_sigmoid:   # the ReLU after the second Linear only
+            assert src.count("(in place)") >= 1 and "Sigmoid (in place)" not in src
+
+
+def test_relu_backward_in_place_only_on_a_fresh_gradient():
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    step = _step_fn(model, opt)
+    c = cr.compile(step)
+    batches = _batches(4, cr.float32)
+    x, y = batches[0][0][:, :6], batches[0][1]
+    for _ in range(3):
+        c(x, y)
+    src = _program(c).source
+    # the ReLU's gradient comes from the Linear after it (a new array): in place
+    assert src.count("(in place)") == 2, src

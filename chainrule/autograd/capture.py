@@ -37,12 +37,13 @@ import warnings
 
 import numpy as np
 
-from .engine import _accumulate, run_backward, sum_to
+from . import replay
+from .replay import _ARG, _EXT, _VAL
+from .engine import run_backward
 from .function import _SEQ, STATE, Op, _new, _object_new
 
 __all__ = ["compile"]
 
-_ARG, _VAL, _EXT = 0, 1, 2
 
 
 class _Trace:
@@ -94,7 +95,7 @@ class _Fused(Op):
         if STATE.dual:
             raise RuntimeError("higher-order gradients (create_graph=True) through a module "
                                "compiled with cr.compile are not supported; use the eager module")
-        return ctx.program.run_plan(ctx.plan, ctx.ctxs, g)
+        return ctx.program.backward(ctx.ctxs, g)
 
 
 class _Program:
@@ -126,6 +127,9 @@ class _Program:
             need = tuple(t.requires_grad for t in inputs) if res.requires_grad else None
             steps.append((cls, tuple(srcs), params, bind, need))
         self.steps = steps
+        self.meta = [(res._data.shape, res._data.dtype) for _, _, _, res in trace.ops]
+        self.arg_index = [i for i, _ in tensors]
+        self.run = None       # the replay function, generated on the first replay (build)
         self.ext = ext
         self.ext_guard = [(t.requires_grad, t._data.shape, t._data.dtype) for t in ext]
         self.arg_leaves = [(_ARG, i) for i, a in tensors if a.requires_grad]
@@ -231,74 +235,12 @@ class _Program:
                 return False
         return True
 
-    def _run_ops(self, start, stop, args, vals, ctxs):
-        ext = self.ext
-        for cls, srcs, params, bind, need in self.steps[start:stop]:
-            ins = tuple([vals[r] if kind == _VAL else args[r] if kind == _ARG else ext[r]
-                         for kind, r in srcs])
-            if bind:
-                params = dict(params)
-                for name, i in bind:
-                    params[name] = args[i]._data
-            ctx = _object_new(cls)
-            out = cls.forward(ctx, *[t._data for t in ins], **params)
-            if type(out) is not np.ndarray:
-                out = np.asarray(out)
-            if need is not None:
-                ctx.inputs = ins
-                ctx.needs_input_grad = need
-            vals.append(_new(out, False, None))
-            ctxs.append(ctx)
-
-    def run(self, args):
-        """Replay the recording on ``args``; returns the values and the op contexts."""
-        vals, ctxs = [], []
-        done = 0
-        for pos, kind, payload in self.events:
-            self._run_ops(done, pos, args, vals, ctxs)
-            done = pos
-            if kind == "backward":
-                plan, leaves, _, _ = payload
-                root = vals[plan[0][0]]._data if plan else None
-                if root is None:
-                    continue
-                grads = self.run_plan(payload, ctxs, np.ones(root.shape, root.dtype))
-                handed = set()
-                ext = self.ext
-                for (kind_, r), g in zip(leaves, grads):
-                    if g is not None:
-                        t = args[r] if kind_ == _ARG else ext[r]
-                        _accumulate(t, g, False, handed)
-            else:
-                fn, a, kw = payload
-                fn(*a, **kw)
-        self._run_ops(done, len(self.steps), args, vals, ctxs)
-        return vals, ctxs
-
-    @staticmethod
-    def run_plan(payload, ctxs, g):
-        plan, _, leaf_slots, nslots = payload
-        slots = [None] * nslots
-        slots[0] = g
-        for k, s_out, routes in plan:
-            gk = slots[s_out]
-            if gk is None:
-                continue
-            slots[s_out] = None
-            gs = ctxs[k].backward(gk)
-            if type(gs) is not tuple:
-                gs = (gs,)
-            for i, s, shape, dtype in routes:
-                gi = gs[i]
-                if gi is None:
-                    continue
-                if gi.shape != shape:
-                    gi = sum_to(gi, shape)
-                if gi.dtype != dtype:
-                    gi = gi.astype(dtype)
-                prev = slots[s]
-                slots[s] = gi if prev is None else prev + gi
-        return tuple([slots[s] for s in leaf_slots])
+    def build(self):
+        """Generate the replay code (autograd/replay.py); ``self.source`` is its text."""
+        self.run, self.source = replay.build(self)
+        if self.out_plan is not None:
+            self.backward, src = replay.build_backward(self)
+            self.source += "\n" + src
 
 
 class _Compiled:
@@ -355,15 +297,15 @@ class _Compiled:
         return self._trace(key, prog, args, kwargs)
 
     def _replay(self, prog, args):
-        vals, ctxs = prog.run(args)
-        if prog.out is None:
+        if prog.run is None:
+            prog.build()
+        out, ctxs = prog.run(args)
+        if out is None:
             return None
-        out = vals[prog.out]._data
         if prog.out_plan is None or not STATE.enabled:
             return _new(out, False, None)
         node = _object_new(_Fused)
         node.program = prog
-        node.plan = prog.out_plan
         node.ctxs = ctxs
         ext = prog.ext
         inputs = tuple([args[r] if kind == _ARG else ext[r] for kind, r in prog.out_plan[1]])

@@ -121,9 +121,21 @@ class Op:
       ``uses_inputs``  the backward reads input values, so an in-place change of an input after the
                        forward is an error (version counter check);
       ``uses_output``  the backward reads the output (set ``ctx._y`` in forward).
+
+    For replays (``cr.compile``, autograd/replay.py), which know who else reads an array:
+      ``fresh_output`` the forward always returns a new array, no view of an input;
+      ``fresh_grads``  the backward returns new arrays for its inputs (never ``g`` or a view);
+      ``forward_inplace(ctx, x, ...)``, ``backward_inplace(ctx, g)``: optional variants of
+                       forward and backward that may write into ``x`` or ``g`` (same numbers).
+                       A replay uses them only when that array came fresh from the op before
+                       and nothing else reads it.
     """
     uses_inputs = True
     uses_output = False
+    fresh_output = False
+    fresh_grads = False
+    forward_inplace = None
+    backward_inplace = None
     inputs = ()
     needs_input_grad = ()
     versions = None

@@ -49,10 +49,10 @@ def grad_destination(t, dtype):
     Used by ``Linear``'s backward for its weight and bias.  Returns a fresh view of the home when
     ``t`` has no gradient yet, the home holds ``dtype`` and the previous view is gone; the engine
     then keeps it without a copy (see :func:`owns`)."""
-    if t.grad is not None or not _HOMES:
+    if t.grad is not None:
         return None
-    h = _home(t)
-    if h is None or h.array.dtype != dtype:
+    h = _HOMES.get(id(t))
+    if h is None or h.param() is not t or h.array.dtype != dtype:
         return None
     return _claim(h)
 

@@ -421,6 +421,15 @@ class Relu(Op):
     def backward(ctx, g):
         return g * (ctx._y > 0)
 
+    @staticmethod
+    def forward_inplace(ctx, x):
+        y = np.maximum(x, 0, out=x)
+        ctx._y = y
+        return y
+
+    def backward_inplace(ctx, g):
+        return np.multiply(g, ctx._y > 0, out=g)
+
 
 class Cast(Op):
     uses_inputs = False

@@ -1,0 +1,203 @@
+"""Replay code: a recording of ``cr.compile`` (a ``_Program``, see capture.py) turned into one
+straight-line Python function, as ``torch.fx`` turns a graph into code.
+
+Why: interpreting the recording step by step (look up each op's sources, build the argument
+tuple, route each gradient through a slot table) costs Python per op on every call.  The
+generated function does the same calls in the same order with every lookup resolved once:
+values are local variables, constants and parameters are names bound when the code is built.
+The numbers are those of eager mode, since the same ``Op.forward`` and ``Op.backward`` functions
+run on the same arrays.
+
+Read the code of a recording with ``print(program.source)``.  For a step of
+``Linear -> Relu -> cross_entropy`` it reads (abridged)::
+
+    def replay(args):
+        A0 = args[0]
+        a0 = A0._data
+        c0 = _onew(K0)                              # op 0: Linear
+        d0 = F0(c0, a0, E0._data, E1._data)
+        c0.inputs = (A0, E0, E1); c0.needs_input_grad = N0
+        ...
+        # backward() of value 3
+        g0 = _ones(d3.shape, d3.dtype)
+        r = B3(c3, g0)                              # CrossEntropyIndex
+        ...
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .engine import _accumulate, sum_to
+from .function import _new, _object_new
+
+_ARG, _VAL, _EXT = 0, 1, 2
+
+
+class _Code:
+    """Lines of Python and the names they use."""
+
+    def __init__(self):
+        self.lines = []
+        self.ns = {"_onew": _object_new, "_new": _new, "_nd": np.ndarray, "_asarray": np.asarray,
+                   "_ones": np.ones, "_sum_to": sum_to, "_acc": _accumulate}
+
+    def emit(self, line, depth=1):
+        self.lines.append("    " * depth + line)
+
+    def bind(self, name, value):
+        self.ns[name] = value
+        return name
+
+    def function(self, header, name):
+        src = "\n".join([header, *self.lines]) + "\n"
+        exec(compile(src, f"<cr.compile {name}>", "exec"), self.ns)   # noqa: S102
+        return self.ns[name], src
+
+
+def _array(kind, r):
+    return f"a{r}" if kind == _ARG else f"d{r}" if kind == _VAL else f"E{r}._data"
+
+
+def _tensor(kind, r):
+    return f"A{r}" if kind == _ARG else f"t{r}" if kind == _VAL else f"E{r}"
+
+
+def _overwritable(prog, k, readers):
+    """True if op ``k`` may compute in place into its first input: that input is a value made
+    fresh by the op before (``fresh_output``), which keeps no reference to it, and nothing
+    else reads it (no other op, no backward, not the return value)."""
+    cls, srcs, _, _, need = prog.steps[k]
+    if cls.forward_inplace is None or not srcs or srcs[0][0] != _VAL:
+        return False
+    j = srcs[0][1]
+    producer = prog.steps[j][0]
+    return (readers[j] == 1 and j != prog.out and producer.fresh_output
+            and not producer.uses_output and not (need is not None and cls.uses_inputs)
+            and prog.meta[j] == prog.meta[k])
+
+
+def _ops(code, prog, start, stop, wrapped, readers):
+    """Forward of ops ``start:stop``: context, forward call, and what the backward needs."""
+    for k in range(start, stop):
+        cls, srcs, params, bind, need = prog.steps[k]
+        code.bind(f"K{k}", cls)
+        inplace = _overwritable(prog, k, readers)
+        code.bind(f"F{k}", cls.forward_inplace if inplace else cls.forward)
+        arrays = [_array(kind, r) for kind, r in srcs]
+        bound = dict(bind)
+        for name, value in params.items():
+            if name in bound:
+                arrays.append(f"{name}=a{bound[name]}")
+            elif name.isidentifier():
+                arrays.append(f"{name}={code.bind(f'P{k}_{name}', value)}")
+            else:
+                raise ValueError(f"parameter name {name!r}")
+        code.emit(f"c{k} = _onew(K{k})  # op {k}: {cls.__name__}{' (in place)' * inplace}")
+        code.emit(f"d{k} = F{k}(c{k}, {', '.join(arrays)})")
+        code.emit(f"if type(d{k}) is not _nd: d{k} = _asarray(d{k})")
+        if k in wrapped:
+            code.emit(f"t{k} = _new(d{k}, False, None)")
+        if need is not None:
+            inputs = ", ".join(_tensor(kind, r) for kind, r in srcs)
+            code.emit(f"c{k}.inputs = ({inputs},)")
+            code.emit(f"c{k}.needs_input_grad = {code.bind(f'N{k}', need)}")
+
+
+def _backward(code, prog, plan, seed, depth=1):
+    """The backward of a plan (capture.py ``_Program._plan``) from the gradient ``seed``; leaves
+    its leaves' gradients in ``g<slot>``."""
+    steps, _, leaf_slots, nslots = plan
+    used = sorted({0, *leaf_slots, *(s for _, s, _ in steps),
+                   *(s for _, _, routes in steps for _, s, _, _ in routes)})
+    rest = [f"g{s}" for s in used if s != 0]
+    if rest:
+        code.emit(" = ".join(rest) + " = None", depth)
+    code.emit(f"g0 = {seed}", depth)
+    # a gradient slot written once, by a backward that returns new arrays, may be overwritten
+    writers = {}
+    for k, _, routes in steps:
+        for _, s, _, _ in routes:
+            writers.setdefault(s, []).append(k)
+    for k, s_out, routes in steps:
+        if s_out == 0 and seed != "g":        # the seed of backward() is never None
+            d = depth
+        else:
+            code.emit(f"if g{s_out} is not None:", depth)
+            d = depth + 1
+        cls = prog.steps[k][0]
+        w = writers.get(s_out, ())
+        inplace = (cls.backward_inplace is not None and len(w) == 1
+                   and prog.steps[w[0]][0].fresh_grads)
+        code.bind(f"B{k}", cls.backward_inplace if inplace else cls.backward)
+        code.emit(f"r = B{k}(c{k}, g{s_out})  # op {k}{' (in place)' * inplace}", d)
+        code.emit(f"g{s_out} = None", d)
+        code.emit("if type(r) is not tuple: r = (r,)", d)
+        for i, s, shape, dtype in routes:
+            sh = code.bind(f"S{k}_{i}", shape)
+            dt = code.bind(f"T{k}_{i}", dtype)
+            code.emit(f"x = r[{i}]", d)
+            code.emit("if x is not None:", d)
+            code.emit(f"if x.shape != {sh}: x = _sum_to(x, {sh})", d + 1)
+            code.emit(f"if x.dtype is not {dt} and x.dtype != {dt}: x = x.astype({dt})", d + 1)
+            code.emit(f"g{s} = x if g{s} is None else g{s} + x", d + 1)
+
+
+def build(prog):
+    """The replay function of ``prog``: ``run(args) -> (output array or None, contexts)``, where
+    contexts is the list of op contexts when the output's backward (``prog.out_plan``) needs
+    them, else None.  Also returns the source."""
+    code = _Code()
+    n = len(prog.steps)
+    # values that a context keeps as an input (for its backward) or that are returned
+    wrapped = {r for _, srcs, _, _, need in prog.steps if need is not None
+               for kind, r in srcs if kind == _VAL}
+    readers = [0] * n        # how many op inputs read each value
+    for _, srcs, _, _, _ in prog.steps:
+        for kind, r in srcs:
+            if kind == _VAL:
+                readers[r] += 1
+    for i, t in enumerate(prog.ext):
+        code.bind(f"E{i}", t)
+    for i in prog.arg_index:
+        code.emit(f"A{i} = args[{i}]")
+        code.emit(f"a{i} = A{i}._data")
+    done = 0
+    for j, (pos, kind, payload) in enumerate(prog.events):
+        _ops(code, prog, done, pos, wrapped, readers)
+        done = pos
+        if kind == "backward":
+            steps = payload[0]
+            if not steps:
+                continue
+            root = steps[0][0]
+            code.emit(f"# backward() of value {root}")
+            shape, dtype = prog.meta[root]
+            seed = f"_ones({code.bind(f'RS{j}', shape)}, {code.bind(f'RT{j}', dtype)})"
+            _backward(code, prog, payload, seed)
+            code.emit("handed = set()")
+            for (kind_, r), s in zip(payload[1], payload[2]):
+                code.emit(f"if g{s} is not None: _acc({_tensor(kind_, r)}, g{s}, False, handed)")
+        else:
+            fn, a, kw = payload
+            code.bind(f"C{j}", fn)
+            code.bind(f"CA{j}", a)
+            code.bind(f"CK{j}", kw)
+            code.emit(f"C{j}(*CA{j}, **CK{j})  # {getattr(fn, '__qualname__', fn)}")
+    _ops(code, prog, done, n, wrapped, readers)
+    out = f"d{prog.out}" if prog.out is not None else "None"
+    ctxs = f"[{', '.join(f'c{k}' for k in range(n))}]" if prog.out_plan else "None"
+    code.emit(f"return {out}, {ctxs}")
+    return code.function("def replay(args):", "replay")
+
+
+def build_backward(prog):
+    """The backward of a replayed forward (``prog.out_plan``), for the graph node ``_Fused``:
+    ``backward(ctxs, g) -> tuple of the leaves' gradients``.  Also returns the source."""
+    code = _Code()
+    plan = prog.out_plan
+    for k, _, _ in plan[0]:
+        code.emit(f"c{k} = ctxs[{k}]")
+    _backward(code, prog, plan, "g")
+    leaves = ", ".join(f"g{s}" for s in plan[2])
+    code.emit(f"return ({leaves},)" if plan[2] else "return ()")
+    return code.function("def backward(ctxs, g):", "backward")
