@@ -3,7 +3,8 @@
 
 One training epoch of 784 -> W -> W/2 -> 10 (ReLU, softmax cross-entropy,
 float32) over N MNIST-shaped samples; systems are interleaved round-robin in
-every repeat and reported as median seconds/epoch and ratio to `numpy`.
+every repeat and reported as median seconds/epoch, ratio of medians to `numpy`
+("vs numpy") and median of the per-round ratios ("paired").
 See bench/README.md.  chainrule is imported lazily (reported unavailable if
 it cannot be imported or raises).
 """
@@ -67,20 +68,30 @@ def interleave(setups, repeats, warmups=None, min_time=0.0, max_repeats=None):
     return res
 
 
+def paired_ratio(times, ref):
+    """Median over rounds of ``times[i] / ref[i]``: each round runs the systems back to back, so
+    a slow spell of a shared machine cancels out of the ratio of one round."""
+    n = min(len(times), len(ref))
+    return bc.median([times[i] / ref[i] for i in range(n)]) if n else float("nan")
+
+
 def _rows(key, res, unit_scale=1.0, fmt="{:.3f}"):
-    """Table rows [*key, system, median, min, ratio-to-numpy, note]."""
+    """Table rows [*key, system, median, min, runs, ratio of medians to numpy, median of the
+    per-round ratios to numpy, note]."""
     ref = res.get("numpy")
-    ref_med = bc.median(ref["times"]) if ref and ref["times"] else None
+    ref_t = ref["times"] if ref and ref["times"] else None
     rows = []
     for s, d in res.items():
         if not d["times"]:
-            rows.append([*key, s, "-", "-", 0, "-", "unavailable: " + (d["error"] or "?")])
+            rows.append([*key, s, "-", "-", 0, "-", "-", "unavailable: " + (d["error"] or "?")])
             continue
         med = bc.median(d["times"])
-        ratio = f"{med / ref_med:.2f}x" if ref_med else "-"
+        ratio = f"{med / bc.median(ref_t):.2f}x" if ref_t else "-"
+        paired = f"{paired_ratio(d['times'], ref_t):.2f}x" if ref_t else "-"
         note = ("failed later: " + d["error"]) if d["error"] else ""
         rows.append([*key, s, fmt.format(med * unit_scale),
-                     fmt.format(min(d["times"]) * unit_scale), len(d["times"]), ratio, note])
+                     fmt.format(min(d["times"]) * unit_scale), len(d["times"]), ratio, paired,
+                     note])
     return rows
 
 
@@ -105,7 +116,7 @@ def task_train(X, y, a):
     title = (f"\n== train: one epoch, N={X.shape[0]}, 784-W-W/2-10, float32; "
              f"seconds/epoch over {a.repeats} interleaved repeats ==")
     print(bc.format_table(["W", "bs", "opt", "system", "median s", "min s",
-                           "runs", "vs numpy", "note"], rows, title), flush=True)
+                           "runs", "vs numpy", "paired", "note"], rows, title), flush=True)
     return out
 
 
@@ -124,7 +135,7 @@ def task_inference(X, a):
     title = (f"\n== inference: eval/no_grad forward of {n} samples; ms per pass, "
              f"median of {max(a.repeats, 5)} ==")
     print(bc.format_table(["W", "bs", "system", "median ms", "min ms", "runs",
-                           "vs numpy", "note"], rows, title), flush=True)
+                           "vs numpy", "paired", "note"], rows, title), flush=True)
     return out
 
 
@@ -144,7 +155,7 @@ def task_scaling(X, y, a):
             f"{a.min_time:g} s)" if a.min_time else "")
     title = f"\n== scaling: train epoch, N={X.shape[0]}, {a.repeats} repeats{more} =="
     print(bc.format_table(["sweep", "W", "bs", "opt", "system", "median s", "min s",
-                           "runs", "vs numpy", "note"], rows, title), flush=True)
+                           "runs", "vs numpy", "paired", "note"], rows, title), flush=True)
     plot_scaling(curves, a.systems, a.plot or "bench_scaling.png",
                  f"N={X.shape[0]}, {opt}, W={w0} / bs={b0}")
     return curves
@@ -161,15 +172,15 @@ def plot_scaling(curves, systems, path, subtitle):
         return
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, (axis, pts) in zip(axes, curves.items()):
-        ref = [bc.median(p["results"]["numpy"]["times"]) if "numpy" in p["results"]
-               else 1.0 for p in pts]
+        ref = [p["results"]["numpy"]["times"] if "numpy" in p["results"] else None
+               for p in pts]
         for s in systems:
             xs, ys = [], []
             for p, r in zip(pts, ref):
                 t = p["results"][s]["times"]
                 if t:
                     xs.append(p["value"])
-                    ys.append(bc.median(t) / r)
+                    ys.append(paired_ratio(t, r) if r else bc.median(t))
             if xs:
                 ax.plot(xs, ys, marker="o", label=s)
         ax.set_xscale("log", base=2)
@@ -178,7 +189,8 @@ def plot_scaling(curves, systems, path, subtitle):
         ax.set_ylim(bottom=0)
         ax.axhline(1.0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel("batch size" if axis == "batch_size" else "hidden width W")
-        ax.set_ylabel("epoch time / numpy" if "numpy" in systems else "seconds")
+        ax.set_ylabel("epoch time / numpy (median of rounds)" if "numpy" in systems
+                      else "seconds")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
     fig.suptitle(f"MLP training epoch, ratio to hand-written NumPy ({subtitle})")

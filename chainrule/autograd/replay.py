@@ -201,3 +201,18 @@ def build_backward(prog):
     leaves = ", ".join(f"g{s}" for s in plan[2])
     code.emit(f"return ({leaves},)" if plan[2] else "return ()")
     return code.function("def backward(ctxs, g):", "backward")
+
+
+def build_guard(prog):
+    """``guard() -> bool``: True while every tensor the recording reads from outside the call
+    (parameters, buffers, constants) keeps its ``requires_grad``, shape and dtype and has no
+    hooks; one test per tensor, no loop."""
+    code = _Code()
+    for i, (t, (rg, shape, dtype)) in enumerate(zip(prog.ext, prog.ext_guard)):
+        code.bind(f"E{i}", t)
+        sh, dt = code.bind(f"S{i}", shape), code.bind(f"T{i}", dtype)
+        code.emit(f"d = E{i}._data")
+        code.emit(f"if E{i}.requires_grad is not {rg} or d.shape != {sh} or "
+                  f"(d.dtype is not {dt} and d.dtype != {dt}) or E{i}._hooks: return False")
+    code.emit("return True")
+    return code.function("def guard():", "guard")[0]

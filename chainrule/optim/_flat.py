@@ -101,6 +101,13 @@ class _Flat:
         its parameter's slice, shape and memory layout."""
         return [_layout_view(buf[off:off + v.size], v) for off, v in zip(self.offsets, self.views)]
 
+    def scratch(self):
+        """A work array the size of the flat data (made on first use, then reused)."""
+        tmp = self.__dict__.get("_tmp")
+        if tmp is None:
+            tmp = self._tmp = np.empty_like(self.data)
+        return tmp
+
     def bump_versions(self):
         for p in self.params:
             p._version += 1

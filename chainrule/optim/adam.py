@@ -78,12 +78,8 @@ class Adam(Optimizer):
                         st = state[p]
                         st["step"] += 1
                         step = st["step"]
-                    d = flat.data
-                    s = scratch(self, d)
-                    if s is None:
-                        s = np.empty_like(d)
-                    _update(d, flat.grad, flat.m, flat.v, s, lr, beta1, beta2, eps, wd, decoupled,
-                            maximize, step, None)
+                    _update(flat.data, flat.grad, flat.m, flat.v, flat.scratch(), lr, beta1, beta2,
+                            eps, wd, decoupled, maximize, step, None)
                     flat.bump_versions()
                     continue
             for p in group["params"]:

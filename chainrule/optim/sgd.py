@@ -56,17 +56,17 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr = float(group["lr"])
             momentum = float(group["momentum"])
-            keep = 1.0 - float(group["dampening"])
             wd = float(group["weight_decay"])
-            nesterov = group["nesterov"]
             maximize = group["maximize"]
             if momentum == 0.0 and wd == 0.0 and not maximize:
                 flat = flat_for(self, group)
                 if flat is not None and flat.ready():     # one update over the whole group
                     d = flat.data
-                    d -= np.multiply(flat.grad, lr, out=scratch(self, d))
+                    d -= np.multiply(flat.grad, lr, out=flat.scratch())
                     flat.bump_versions()
                     continue
+            keep = 1.0 - float(group["dampening"])
+            nesterov = group["nesterov"]
             for p in group["params"]:
                 g = p.grad
                 if g is None:
