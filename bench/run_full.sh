@@ -15,5 +15,5 @@ py --task train --batch-size 128 32 --optimizer sgd adam --repeats 15 \
 py --task inference --repeats 31 --systems numpy chainrule torch --json "$out/inference.json" | tee "$out/inference.txt"
 py --task overhead --repeats 7 --systems chainrule torch --json "$out/overhead.json" | tee "$out/overhead.txt"
 py --task memory --systems numpy chainrule torch sklearn --json "$out/memory.json" | tee "$out/memory.txt"
-py --task scaling --n 12000 --repeats 7 --batch-size 128 --optimizer sgd --systems numpy chainrule chainrule-compiled torch \
-   --min-time 6 --max-repeats 15 --plot "$out/scaling.png" --json "$out/scaling.json" | tee "$out/scaling.txt"
+py --task scaling --n 12000 --repeats 9 --batch-size 128 --optimizer sgd --systems numpy chainrule chainrule-compiled torch \
+   --min-time 10 --max-repeats 15 --plot "$out/scaling.png" --json "$out/scaling.json" | tee "$out/scaling.txt"
