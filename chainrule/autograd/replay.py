@@ -14,13 +14,16 @@ Read the code of a recording with ``print(program.source)``.  For a step of
     def replay(args):
         A0 = args[0]
         a0 = A0._data
-        c0 = _onew(K0)                              # op 0: Linear
+        C0(*CA0, **CK0)  # Optimizer.zero_grad
+        c0 = _onew(K0)  # op 0: Linear
         d0 = F0(c0, a0, E0._data, E1._data)
-        c0.inputs = (A0, E0, E1); c0.needs_input_grad = N0
+        ...
+        c1 = _onew(K1)  # op 1: Relu (in place)
+        d1 = F1(c1, d0)
         ...
         # backward() of value 3
-        g0 = _ones(d3.shape, d3.dtype)
-        r = B3(c3, g0)                              # CrossEntropyIndex
+        g0 = _ones(RS1, RT1)
+        r = B3(c3, g0)  # op 3
         ...
 """
 from __future__ import annotations
