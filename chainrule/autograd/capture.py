@@ -46,7 +46,6 @@ from .function import _SEQ, STATE, Op, _new, _object_new
 __all__ = ["compile"]
 
 
-
 class _Trace:
     """What one traced call did: ops, backward calls and replayable calls, in order."""
 
@@ -158,7 +157,8 @@ class _Program:
 
     def _plan(self, trace, root):
         """Backward plan from value ``root``: (op index, gradient slot, routes), newest first,
-        plus the leaves (arguments and outside tensors that require grad) and their slots.
+        plus the leaves (arguments and outside tensors that require grad) and their slots
+        (``replay.py`` turns it into code).
         Slot 0 holds the root's gradient; leaves come next; then intermediate values."""
         leaves = self.arg_leaves + self.ext_leaves
         slot = {src: i + 1 for i, src in enumerate(leaves)}
@@ -181,7 +181,7 @@ class _Program:
                 t = trace.ops[k][1][i]
                 routes.append((i, s, t._data.shape, t._data.dtype))
             plan.append((k, val_slot[k], tuple(routes)))
-        return plan, leaves, tuple(slot[src] for src in leaves), len(slot) + len(val_slot) + 1
+        return plan, leaves, tuple(slot[src] for src in leaves)
 
     def same_as(self, other):
         """True if ``other`` (a recording of another call) did the same thing: same ops, same

@@ -51,8 +51,8 @@ def grad_destination(t, dtype):
     then keeps it without a copy (see :func:`owns`)."""
     if t.grad is not None:
         return None
-    h = _HOMES.get(id(t))
-    if h is None or h.param() is not t or h.array.dtype != dtype:
+    h = _home(t)
+    if h is None or h.array.dtype != dtype:
         return None
     return _claim(h)
 

@@ -109,7 +109,7 @@ def _ops(code, prog, start, stop, wrapped, readers):
 def _backward(code, prog, plan, seed, depth=1):
     """The backward of a plan (capture.py ``_Program._plan``) from the gradient ``seed``; leaves
     its leaves' gradients in ``g<slot>``."""
-    steps, _, leaf_slots, nslots = plan
+    steps, _, leaf_slots = plan
     used = sorted({0, *leaf_slots, *(s for _, s, _ in steps),
                    *(s for _, _, routes in steps for _, s, _, _ in routes)})
     rest = [f"g{s}" for s in used if s != 0]
@@ -151,7 +151,7 @@ def build(prog):
     them, else None.  Also returns the source."""
     code = _Code()
     n = len(prog.steps)
-    # values that a context keeps as an input (for its backward) or that are returned
+    # values that a context keeps as an input for its backward: they need a Tensor wrapper
     wrapped = {r for _, srcs, _, _, need in prog.steps if need is not None
                for kind, r in srcs if kind == _VAL}
     readers = [0] * n        # how many op inputs read each value

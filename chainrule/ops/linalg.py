@@ -37,8 +37,9 @@ class Linear(Op):
 
     def backward(ctx, g):
         n = ctx.needs_input_grad
-        if type(g) is np.ndarray and g.ndim == 2 and g.dtype.kind == "f":
-            return _linear_backward_2d(ctx.inputs, n, g)
+        if type(g) is np.ndarray and g.dtype.kind == "f":
+            return _linear_backward(ctx.inputs, n, g)
+        # create_graph (g is a Tensor, the products are differentiable ops) or integer arrays
         x, w = ctx.input(0), ctx.input(1)
         gx = g @ w if n[0] else None
         gw = gb = None
@@ -46,42 +47,23 @@ class Linear(Op):
             g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
             if n[1]:
                 x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-                # the gradient takes the weight's memory layout: mixed layouts make the
-                # optimizer's elementwise update several times slower
-                wd = ctx.inputs[1]._data
-                st = wd.strides
-                gw = homes.grad_destination(ctx.inputs[1], g2.dtype) if (
-                    homes._HOMES and isinstance(g2, np.ndarray)) else None
-                if gw is not None:
-                    # straight into the optimizer's flat gradient buffer (autograd/homes.py)
-                    np.matmul(x2.T, g2, out=gw.T)
-                elif st[0] < st[-1] and isinstance(g2, np.ndarray):     # column-major weight
-                    gw = np.empty(wd.shape, wd.dtype, order="F")
-                    np.matmul(x2.T, g2, out=gw.T)
-                else:
-                    gw = g2.mT @ x2
+                gw = g2.mT @ x2
             if len(n) > 2 and n[2]:
-                if isinstance(g2, np.ndarray) and g2.dtype.kind == "f":
-                    # ones @ g is one BLAS gemv: 2-3x faster than a reduction over the batch
-                    gb = homes.grad_destination(ctx.inputs[2], g2.dtype) if homes._HOMES else None
-                    if gb is not None:
-                        np.matmul(_ones(g2.shape[0], g2.dtype), g2, out=gb)
-                    else:
-                        gb = _ones(g2.shape[0], g2.dtype) @ g2
-                elif isinstance(g2, np.ndarray):
-                    gb = np.add.reduce(g2, axis=0)
-                else:
-                    gb = g2.sum(dim=0)
+                gb = np.add.reduce(g2, axis=0) if isinstance(g2, np.ndarray) else g2.sum(dim=0)
         return (gx, gw, gb) if len(n) > 2 else (gx, gw)
 
 
-def _linear_backward_2d(inputs, n, g):
-    """Linear's backward for the common case, a 2-D floating gradient array (no create_graph):
-    the same products as the general path, with fewer checks."""
+def _linear_backward(inputs, n, g):
+    """Linear's backward on floating arrays.  The weight gradient takes the weight's memory
+    layout (mixed layouts make the optimizer's elementwise update several times slower) and goes
+    straight into the optimizer's flat gradient buffer when it has one (autograd/homes.py); the
+    bias gradient is ``ones @ g``, one BLAS gemv, 2-3x faster than a reduction over the batch."""
     w = inputs[1]
     wd = w._data
     gx = g @ wd if n[0] else None
     gw = gb = None
+    if g.ndim != 2:
+        g = g.reshape(-1, g.shape[-1])
     if n[1]:
         x = inputs[0]._data
         if x.ndim != 2:

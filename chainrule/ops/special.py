@@ -141,7 +141,6 @@ class Dropout(Op):
     scaled mask.
     """
     uses_inputs = False
-    random = True     # cr.compile does not compare a replay of this op with an eager run
 
     @staticmethod
     def forward(ctx, x, p, generator):
