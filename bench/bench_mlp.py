@@ -24,6 +24,7 @@ import bench_tasks  # noqa: E402
 
 SYSTEMS = ["numpy", "torch", "torch-dataloader", "sklearn", "chainrule", "chainrule-compiled"]
 TASKS = ["train", "inference", "overhead", "memory", "scaling"]
+SETTLE_S = 0.2      # pause between thread pools in a round: OpenBLAS threads spin ~0.11 s
 SCALING_BS = ([16, 32, 64, 128, 256, 512, 1024], [32, 128, 512])           # full, quick
 SCALING_W = ([64, 128, 256, 512, 1024, 2048], [64, 256, 1024])
 
@@ -32,11 +33,22 @@ def _err(exc):
     return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:70]
 
 
-def interleave(setups, repeats, warmups=None, min_time=0.0, max_repeats=None):
+def interleave(setups, repeats, warmups=None, min_time=0.0, max_repeats=None, chunk=0,
+               settle=SETTLE_S):
     """Round-robin timing. setups: {name: () -> timed_fn}; timed_fn() -> seconds.
 
     Each repeat builds every system afresh (untimed) and runs it once; the
     start of the round-robin rotates with the repeat so drift hits all systems.
+    With ``chunk`` > 0, and when every timed_fn has ``.steps`` (a generator of
+    the same epoch that yields after each training step), the systems of a round
+    take turns ``chunk`` steps at a time instead of a whole epoch each, and each
+    system's epoch time is the sum of its turns: a slow spell of a shared machine
+    then falls on all systems alike, even when it is shorter than a round.
+    Systems on different thread pools (``bench_systems.POOL``: NumPy's OpenBLAS or
+    torch's) never alternate within a round: after its last call, a pool's idle
+    threads spin for up to ~0.1 s (OpenBLAS), taking a core from whatever runs
+    next. So a round runs one pool's systems, then the other's, with an untimed
+    pause of ``settle`` seconds between them.
     warmups: {name: () -> timed_fn} run once, untimed, before the repeats.
     min_time: after the first round, add rounds until the slowest system's
     epochs sum to about this many seconds (short epochs are noisy), at most
@@ -58,14 +70,55 @@ def interleave(setups, repeats, warmups=None, min_time=0.0, max_repeats=None):
                                            math.ceil(min_time / slowest)))
         k = r % len(names)
         r += 1
-        for s in names[k:] + names[:k]:
-            if res[s]["error"]:
+        order = [s for s in names[k:] + names[:k] if not res[s]["error"]]
+        pools = list(dict.fromkeys(_pool(s) for s in order))
+        for i, pool in enumerate(pools):
+            if i:
+                time.sleep(settle)
+            group = [s for s in order if _pool(s) == pool]
+            if chunk:
+                _chunked_round(setups, group, chunk, res)
                 continue
+            for s in group:
+                try:
+                    res[s]["times"].append(setups[s]()())
+                except Exception as exc:  # noqa: BLE001
+                    res[s]["error"] = _err(exc)
+    return res
+
+
+def _pool(system):
+    return bench_systems.POOL.get(system, system)
+
+
+def _chunked_round(setups, order, chunk, res):
+    """One round in turns of ``chunk`` steps (see ``interleave``); appends to ``res``."""
+    gens, spent = {}, {}
+    for s in order:                      # build every system first (untimed)
+        try:
+            fn = setups[s]()
+            gens[s], spent[s] = fn.steps(), 0.0
+        except Exception as exc:  # noqa: BLE001
+            res[s]["error"] = _err(exc)
+    clock = time.perf_counter
+    while gens:
+        for s in list(gens):
+            g = gens[s]
             try:
-                res[s]["times"].append(setups[s]()())
+                t0 = clock()
+                n = 0
+                for _ in g:
+                    n += 1
+                    if n == chunk:
+                        break
+                spent[s] += clock() - t0
             except Exception as exc:  # noqa: BLE001
                 res[s]["error"] = _err(exc)
-    return res
+                del gens[s]
+                continue
+            if n < chunk:                # the epoch ended in this turn
+                res[s]["times"].append(spent[s])
+                del gens[s]
 
 
 def paired_ratio(times, ref):
@@ -95,13 +148,30 @@ def _rows(key, res, unit_scale=1.0, fmt="{:.3f}"):
     return rows
 
 
-def compare_train(X, y, systems, bs, opt, width, repeats, min_time=0.0, max_repeats=None):
+def chunk_steps(chunk_samples, bs):
+    """Steps per turn for ``--interleave chunk``: about ``chunk_samples`` samples, at least 1."""
+    return max(1, chunk_samples // bs)
+
+
+def compare_train(X, y, systems, bs, opt, width, repeats, min_time=0.0, max_repeats=None,
+                  chunk=0):
     train = bench_systems.TRAIN
     n_warm = min(X.shape[0], 10 * bs)
     warm = {s: (lambda s=s: train[s](X[:n_warm], y[:n_warm], bs, opt, width))
             for s in systems}
     setups = {s: (lambda s=s: train[s](X, y, bs, opt, width)) for s in systems}
-    return interleave(setups, repeats, warm, min_time, max_repeats)
+    return interleave(setups, repeats, warm, min_time, max_repeats, chunk)
+
+
+def _chunk(a, bs):
+    return chunk_steps(a.chunk_samples, bs) if a.interleave == "chunk" else 0
+
+
+def _how(a):
+    """The interleaving, for table titles."""
+    if a.interleave == "chunk":
+        return f"systems take turns of about {a.chunk_samples} samples"
+    return "systems take turns of one epoch"
 
 
 def task_train(X, y, a):
@@ -109,12 +179,13 @@ def task_train(X, y, a):
     for width in a.width:
         for bs in a.batch_size:
             for opt in a.optimizer:
-                res = compare_train(X, y, a.systems, bs, opt, width, a.repeats)
+                res = compare_train(X, y, a.systems, bs, opt, width, a.repeats,
+                                    chunk=_chunk(a, bs))
                 out.append({"width": width, "batch_size": bs, "optimizer": opt,
                             "results": res})
                 rows += _rows([width, bs, opt], res)
     title = (f"\n== train: one epoch, N={X.shape[0]}, 784-W-W/2-10, float32; "
-             f"seconds/epoch over {a.repeats} interleaved repeats ==")
+             f"seconds/epoch over {a.repeats} interleaved repeats ({_how(a)}) ==")
     print(bc.format_table(["W", "bs", "opt", "system", "median s", "min s",
                            "runs", "vs numpy", "paired", "note"], rows, title), flush=True)
     return out
@@ -148,12 +219,13 @@ def task_scaling(X, y, a):
         for v in values:
             bs, width = (v, w0) if axis == "batch_size" else (b0, v)
             res = compare_train(X, y, a.systems, bs, opt, width, a.repeats, a.min_time,
-                                a.max_repeats)
+                                a.max_repeats, _chunk(a, bs))
             curves[axis].append({"value": v, "results": res})
             rows += _rows([axis, width, bs, opt], res)
     more = (f" (more, up to {a.max_repeats}, until the slowest system's epochs sum to "
             f"{a.min_time:g} s)" if a.min_time else "")
-    title = f"\n== scaling: train epoch, N={X.shape[0]}, {a.repeats} repeats{more} =="
+    title = (f"\n== scaling: train epoch, N={X.shape[0]}, {a.repeats} repeats{more}; "
+             f"{_how(a)} ==")
     print(bc.format_table(["sweep", "W", "bs", "opt", "system", "median s", "min s",
                            "runs", "vs numpy", "paired", "note"], rows, title), flush=True)
     plot_scaling(curves, a.systems, a.plot or "bench_scaling.png",
@@ -212,6 +284,11 @@ def parse_args(argv=None):
         help="scaling: repeat short epochs until the slowest system's sum to this many "
              "seconds (default 0: exactly --repeats)")
     add("--max-repeats", type=int, default=25, help="cap for --min-time (default 25)")
+    add("--interleave", choices=["chunk", "epoch"], default="chunk",
+        help="train/scaling: systems of a round take turns of --chunk-samples samples "
+             "(default) or of a whole epoch each")
+    add("--chunk-samples", type=int, default=2048,
+        help="samples per turn with --interleave chunk (default 2048)")
     add("--systems", nargs="+", choices=SYSTEMS, default=SYSTEMS, help="default: all")
     add("--threads", type=int, default=2,
         help="torch.set_num_threads and BLAS (threadpoolctl) threads (default 2)")

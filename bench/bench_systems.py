@@ -3,6 +3,9 @@
 Every system exposes ``setup(X, y, batch_size, optimizer, width) -> epoch``
 where all model/optimizer/data-structure construction happens in ``setup``
 (untimed) and ``epoch()`` trains one epoch and returns its wall-clock seconds.
+``epoch.steps()`` is the same epoch as a generator that yields after every
+training step (sklearn: after its one ``partial_fit``), so that the benchmark
+can interleave systems a few steps at a time (``bench_mlp.py --interleave``).
 ``run_epoch(X, y, batch_size, optimizer, width)`` is ``setup(...)()``.
 
 Frameworks are imported lazily inside the functions, so this module imports
@@ -17,6 +20,18 @@ import warnings
 import bench_numpy_mlp
 
 TORCH_THREADS = 2
+
+
+def timed(steps):
+    """``epoch()`` -> seconds of one pass of ``steps()``, with ``epoch.steps = steps``."""
+    def epoch():
+        t0 = time.perf_counter()
+        for _ in steps():
+            pass
+        return time.perf_counter() - t0
+
+    epoch.steps = steps
+    return epoch
 
 
 def _lr(optimizer):
@@ -54,8 +69,7 @@ def torch_setup(X, y, batch_size, optimizer, width=256, seed=0):
     n = Xt.shape[0]
     gen = torch.Generator().manual_seed(seed)
 
-    def epoch():
-        t0 = time.perf_counter()
+    def steps():
         perm = torch.randperm(n, generator=gen)
         for i in range(0, n, batch_size):
             idx = perm[i:i + batch_size]
@@ -65,9 +79,9 @@ def torch_setup(X, y, batch_size, optimizer, width=256, seed=0):
             loss.backward()
             opt.step()
             loss.item()
-        return time.perf_counter() - t0
+            yield
 
-    return epoch
+    return timed(steps)
 
 
 def torch_dataloader_setup(X, y, batch_size, optimizer, width=256, seed=0):
@@ -80,17 +94,16 @@ def torch_dataloader_setup(X, y, batch_size, optimizer, width=256, seed=0):
     model = _torch_model(torch, width, seed)
     opt = _torch_opt(torch, model, optimizer)
 
-    def epoch():
-        t0 = time.perf_counter()
+    def steps():
         for xb, yb in loader:
             opt.zero_grad()
             loss = F.cross_entropy(model(xb), yb)
             loss.backward()
             opt.step()
             loss.item()
-        return time.perf_counter() - t0
+            yield
 
-    return epoch
+    return timed(steps)
 
 
 def torch_infer_setup(Xtest, batch_size, width=256):
@@ -130,14 +143,13 @@ def sklearn_setup(X, y, batch_size, optimizer, width=256, seed=0):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.partial_fit(X[:batch_size], y[:batch_size], classes=classes)
 
-    def epoch():
+    def steps():   # one piece: partial_fit runs the whole epoch
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            t0 = time.perf_counter()
             clf.partial_fit(X, y)
-            return time.perf_counter() - t0
+        yield
 
-    return epoch
+    return timed(steps)
 
 
 # ----------------------------------------------------------------- chainrule
@@ -182,13 +194,12 @@ def chainrule_setup(X, y, batch_size, optimizer, width=256, seed=0, compile=Fals
             for _ in range(2):
                 train_step(cr.from_numpy(X[:b]), cr.from_numpy(y[:b])).item()
 
-    def epoch():
-        t0 = time.perf_counter()
+    def steps():
         for xb, yb in loader:
             train_step(xb, yb).item()
-        return time.perf_counter() - t0
+            yield
 
-    return epoch
+    return timed(steps)
 
 
 def chainrule_compiled_setup(X, y, batch_size, optimizer, width=256, seed=0):
@@ -240,6 +251,9 @@ INFER = {
     "torch": torch_infer_setup,
     "chainrule": chainrule_infer_setup,
 }
+# the thread pool a system computes on: NumPy's OpenBLAS, or torch's own (MKL, OpenMP)
+POOL = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch", "sklearn": "numpy",
+        "chainrule": "numpy", "chainrule-compiled": "numpy"}
 # module to import to measure a system's baseline memory (task memory)
 FRAMEWORK_MODULE = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch",
                     "sklearn": "sklearn.neural_network", "chainrule": "chainrule",
