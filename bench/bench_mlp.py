@@ -23,6 +23,7 @@ import bench_systems  # noqa: E402
 import bench_tasks  # noqa: E402
 
 SYSTEMS = ["numpy", "torch", "torch-dataloader", "sklearn", "chainrule", "chainrule-compiled"]
+CHECKS = ["numpy-again"]      # the baseline a second time: an A/A check of the harness
 TASKS = ["train", "inference", "overhead", "memory", "scaling"]
 SETTLE_S = 0.2      # pause between thread pools in a round: OpenBLAS threads spin ~0.11 s
 SCALING_BS = ([16, 32, 64, 128, 256, 512, 1024], [32, 128, 512])           # full, quick
@@ -289,7 +290,9 @@ def parse_args(argv=None):
              "(default) or of a whole epoch each")
     add("--chunk-samples", type=int, default=2048,
         help="samples per turn with --interleave chunk (default 2048)")
-    add("--systems", nargs="+", choices=SYSTEMS, default=SYSTEMS, help="default: all")
+    add("--systems", nargs="+", choices=SYSTEMS + CHECKS, default=SYSTEMS,
+        help="default: all but numpy-again (the NumPy baseline again, to check that the "
+             "harness favours no one: its ratio to numpy should be 1)")
     add("--threads", type=int, default=2,
         help="torch.set_num_threads and BLAS (threadpoolctl) threads (default 2)")
     add("--quick", action="store_true", help="N=6000 and 2 repeats")

@@ -245,6 +245,7 @@ TRAIN = {
     "sklearn": sklearn_setup,
     "chainrule": chainrule_setup,
     "chainrule-compiled": chainrule_compiled_setup,
+    "numpy-again": bench_numpy_mlp.setup,      # the baseline twice: an A/A check of the harness
 }
 INFER = {
     "numpy": numpy_infer_setup,
@@ -253,11 +254,11 @@ INFER = {
 }
 # the thread pool a system computes on: NumPy's OpenBLAS, or torch's own (MKL, OpenMP)
 POOL = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch", "sklearn": "numpy",
-        "chainrule": "numpy", "chainrule-compiled": "numpy"}
+        "chainrule": "numpy", "chainrule-compiled": "numpy", "numpy-again": "numpy"}
 # module to import to measure a system's baseline memory (task memory)
 FRAMEWORK_MODULE = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch",
                     "sklearn": "sklearn.neural_network", "chainrule": "chainrule",
-                    "chainrule-compiled": "chainrule"}
+                    "chainrule-compiled": "chainrule", "numpy-again": "numpy"}
 
 
 def run_epoch(system, X, y, batch_size, optimizer, width=256):
