@@ -415,3 +415,53 @@ def test_relu_backward_in_place_only_on_a_fresh_gradient():
     src = _program(c).source
     # the ReLU's gradient comes from the Linear after it (a new array): in place
     assert src.count("(in place)") == 2, src
+
+
+def test_the_last_program_is_entered_directly_and_left_on_any_change():
+    """A call that repeats the last replayed signature skips the signature lookup (one generated
+    test, ``enter``); every change the lookup would see makes that test fail, and the call then
+    takes the lookup (or eager mode) with the same numbers as eager mode."""
+    model = _mlp()
+    cmod = cr.compile(model)
+    x = cr.tensor(np.random.default_rng(0).standard_normal((5, 12)), dtype=cr.float32)
+    for _ in range(3):
+        out = cmod(x)
+    prog, enter = cmod._compiled.last
+    assert enter((x,)) and prog.enter[1] is enter
+    assert np.array_equal(out.detach().numpy(), model(x).detach().numpy())
+    x64 = x.double()
+    xg = x.detach().requires_grad_()
+    x9 = cr.tensor(np.ones((9, 12)), dtype=cr.float32)
+    assert not enter((x64,)) and not enter((xg,)) and not enter((x9,)) and not enter((x, x))
+    with cr.no_grad():
+        assert not enter((x,))
+    model.eval()
+    assert not enter((x,))
+    model.train()
+    assert enter((x,))
+    h = model[0].register_forward_hook(lambda m, i, o: None)
+    assert not enter((x,))
+    h.remove()
+    model[2].weight.requires_grad_(False)
+    assert not enter((x,))
+    out = cmod(x)                     # records again for the frozen weight, in eager mode
+    assert np.array_equal(out.detach().numpy(), model(x).detach().numpy())
+    # a step function: the optimizer's step and zero_grad replay through the same test
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    ref = copy.deepcopy(model)
+    ref_opt = cr.optim.SGD(ref.parameters(), lr=0.1)
+    model[2].weight.requires_grad_(True)
+    ref[2].weight.requires_grad_(True)
+
+    @cr.compile
+    def step(xb, yb):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    batches = _batches(6, cr.float32, sizes=(5, 5, 5, 5, 3, 5))
+    got = [step(a, b).item() for a, b in batches]
+    assert step._compiled.last is not None
+    assert got == _train(ref, ref_opt, batches)

@@ -206,16 +206,51 @@ def build_backward(prog):
     return code.function("def backward(ctxs, g):", "backward")
 
 
-def build_guard(prog):
-    """``guard() -> bool``: True while every tensor the recording reads from outside the call
-    (parameters, buffers, constants) keeps its ``requires_grad``, shape and dtype and has no
-    hooks; one test per tensor, no loop."""
-    code = _Code()
+def _guard_lines(code, prog):
+    """One test per tensor the recording reads from outside the call (parameters, buffers,
+    constants): it keeps its ``requires_grad``, shape and dtype and has no hooks."""
     for i, (t, (rg, shape, dtype)) in enumerate(zip(prog.ext, prog.ext_guard)):
         code.bind(f"E{i}", t)
         sh, dt = code.bind(f"S{i}", shape), code.bind(f"T{i}", dtype)
         code.emit(f"d = E{i}._data")
         code.emit(f"if E{i}.requires_grad is not {rg} or d.shape != {sh} or "
                   f"(d.dtype is not {dt} and d.dtype != {dt}) or E{i}._hooks: return False")
+
+
+def build_guard(prog):
+    """``guard() -> bool``: True while every tensor the recording reads from outside the call
+    keeps its ``requires_grad``, shape and dtype and has no hooks; one test per tensor, no loop."""
+    code = _Code()
+    _guard_lines(code, prog)
     code.emit("return True")
     return code.function("def guard():", "guard")[0]
+
+
+def build_enter(prog, signature, state, tensor, hook_dicts, module_dicts):
+    """``enter(args) -> bool``: the whole test that a call may replay ``prog`` again, for the
+    common case of positional tensor arguments: the arguments' shapes, dtypes and
+    ``requires_grad`` (``signature``: ``(shape, dtype char, requires_grad)`` each), the grad mode
+    and debugging state, the watched modules' ``training`` flags and hooks, and the guard on
+    outside tensors.  It answers what the signature lookup and ``guard_ok`` answer together,
+    without building and hashing the signature."""
+    code = _Code()
+    code.bind("ST", state)
+    code.bind("_T", tensor)
+    code.emit(f"if len(args) != {len(signature)} or ST.anomaly or ST.trace is not None or "
+              f"ST.dual or ST.enabled != {bool(state.enabled)}: return False")
+    for i, (shape, char, rg) in enumerate(signature):
+        sh = code.bind(f"AS{i}", shape)
+        code.emit(f"a = args[{i}]")
+        code.emit("if not isinstance(a, _T): return False")
+        code.emit("d = a._data")
+        code.emit(f"if d.shape != {sh} or d.dtype.char != {char!r} or "
+                  f"a.requires_grad is not {bool(rg)}: return False")
+    hooks = [code.bind(f"H{i}", h) for i, h in enumerate(hook_dicts)]
+    if hooks:
+        code.emit(f"if {' or '.join(hooks)}: return False")
+    for i, d in enumerate(module_dicts):
+        code.emit(f"if {code.bind(f'M{i}', d)}['training'] != {bool(d['training'])}: "
+                  "return False")
+    _guard_lines(code, prog)
+    code.emit("return True")
+    return code.function("def enter(args):", "enter")[0]
