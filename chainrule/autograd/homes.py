@@ -48,13 +48,19 @@ def grad_destination(t, dtype):
 
     Used by ``Linear``'s backward for its weight and bias.  Returns a fresh view of the home when
     ``t`` has no gradient yet, the home holds ``dtype`` and the previous view is gone; the engine
-    then keeps it without a copy (see :func:`owns`)."""
+    then keeps it without a copy (see :func:`owns`).  (Runs for every parameter of every step:
+    the lookups of :func:`_home` and :func:`_claim` are written out here.)"""
     if t.grad is not None:
         return None
-    h = _home(t)
-    if h is None or h.array.dtype != dtype:
+    h = _HOMES.get(id(t))
+    if h is None or h.param() is not t or h.array.dtype != dtype:
         return None
-    return _claim(h)
+    last = h.last
+    if last is not None and last() is not None:
+        return None
+    v = h.array.view()
+    h.last = weakref.ref(v)
+    return v
 
 
 def owns(t, g):
@@ -65,10 +71,12 @@ def owns(t, g):
 
 def adopt(t, g):
     """Copy a small gradient ``g`` of ``t`` into its free home; returns the array to keep."""
-    if g.size >= _SMALL or not _HOMES:
-        return None
-    h = _home(t)
-    if h is None or h.array.shape != g.shape or h.array.dtype != g.dtype:
+    h = _home(t) if _HOMES else None
+    return None if h is None else _adopt(h, g)
+
+
+def _adopt(h, g):
+    if g.size >= _SMALL or h.array.shape != g.shape or h.array.dtype != g.dtype:
         return None
     v = _claim(h)
     if v is not None:
@@ -78,7 +86,12 @@ def adopt(t, g):
 
 def keep(t, g):
     """The array to store as ``t``'s new ``.grad`` when ``t`` has a home: ``g`` itself if an op
-    wrote it there, else a copy of a small ``g`` in the free home; None to fall back."""
-    if owns(t, g):
+    wrote it there, else a copy of a small ``g`` in the free home; None to fall back.  (What
+    :func:`owns` and :func:`adopt` do, with one lookup.)"""
+    h = _HOMES.get(id(t))
+    if h is None or h.param() is not t:
+        return None
+    last = h.last
+    if last is not None and last() is g:
         return g
-    return adopt(t, g)
+    return _adopt(h, g)
