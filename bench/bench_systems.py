@@ -207,12 +207,20 @@ def chainrule_compiled_setup(X, y, batch_size, optimizer, width=256, seed=0):
     return chainrule_setup(X, y, batch_size, optimizer, width, seed, compile=True)
 
 
-def chainrule_infer_setup(Xtest, batch_size, width=256):
+def chainrule_infer_setup(Xtest, batch_size, width=256, compile=False):
+    """``model.eval()`` and ``no_grad``; with ``compile`` the model is wrapped in ``cr.compile``
+    (``torch.compile(model)``), whose recording calls (two per batch shape) are made here."""
     import chainrule as cr
     model = _cr_model(cr, width)
     model.eval()
     Xc = cr.from_numpy(Xtest)
     n = Xtest.shape[0]
+    if compile:
+        model = cr.compile(model)
+        with cr.no_grad():
+            for b in sorted({min(batch_size, n), n % batch_size or batch_size}):
+                for _ in range(2):
+                    model(Xc[:b])
 
     def run():
         t0 = time.perf_counter()
@@ -222,6 +230,10 @@ def chainrule_infer_setup(Xtest, batch_size, width=256):
         return time.perf_counter() - t0
 
     return run
+
+
+def chainrule_compiled_infer_setup(Xtest, batch_size, width=256):
+    return chainrule_infer_setup(Xtest, batch_size, width, compile=True)
 
 
 # --------------------------------------------------------------------- numpy
@@ -251,6 +263,7 @@ INFER = {
     "numpy": numpy_infer_setup,
     "torch": torch_infer_setup,
     "chainrule": chainrule_infer_setup,
+    "chainrule-compiled": chainrule_compiled_infer_setup,
 }
 # the thread pool a system computes on: NumPy's OpenBLAS, or torch's own (MKL, OpenMP)
 POOL = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch", "sklearn": "numpy",

@@ -12,7 +12,7 @@ dd=(); [ -d "$data" ] && dd=(--data-dir "$data")
 py() { python bench/bench_mlp.py "$@" "${dd[@]}"; }
 py --task train --batch-size 128 32 --optimizer sgd adam --repeats 15 \
    --systems numpy chainrule chainrule-compiled torch torch-dataloader sklearn --json "$out/train.json" | tee "$out/train.txt"
-py --task inference --repeats 31 --systems numpy chainrule torch --json "$out/inference.json" | tee "$out/inference.txt"
+py --task inference --repeats 31 --systems numpy chainrule chainrule-compiled torch --json "$out/inference.json" | tee "$out/inference.txt"
 py --task overhead --repeats 7 --systems chainrule torch --json "$out/overhead.json" | tee "$out/overhead.txt"
 py --task memory --systems numpy chainrule torch sklearn --json "$out/memory.json" | tee "$out/memory.txt"
 py --task scaling --n 12000 --repeats 9 --batch-size 128 --optimizer sgd --systems numpy chainrule chainrule-compiled torch \
