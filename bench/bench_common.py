@@ -5,6 +5,7 @@ import platform
 import statistics
 import struct
 import sys
+import time
 
 import numpy as np
 
@@ -158,6 +159,20 @@ def format_machine(info):
             "  WARNING: machine busy; multi-threaded BLAS timings will be noisy "
             "(try --threads 1)" if load > busy else ""))
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------- timing
+def timed(steps):
+    """``epoch()`` -> seconds of one pass of ``steps()`` (a generator of one epoch that yields
+    after each training step), with ``epoch.steps = steps`` for turn-taking."""
+    def epoch():
+        t0 = time.perf_counter()
+        for _ in steps():
+            pass
+        return time.perf_counter() - t0
+
+    epoch.steps = steps
+    return epoch
 
 
 # ------------------------------------------------------------------- tables

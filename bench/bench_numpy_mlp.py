@@ -16,9 +16,10 @@ Design choices (measured on the 2-core dev box, OpenBLAS 0.3.31):
     so nothing is silently promoted to float64.  ``check_dtypes`` verifies it.
 """
 import math
-import time
 
 import numpy as np
+
+from bench_common import timed
 
 F32 = np.float32
 
@@ -166,13 +167,7 @@ def setup(X, y, batch_size, optimizer, width=256, seed=0):
             model.train_step(X[idx], y[idx])   # the float loss == loss.item()
             yield
 
-    def epoch():
-        t0 = time.perf_counter()
-        for _ in steps():
-            pass
-        return time.perf_counter() - t0
-
-    epoch.steps = steps
+    epoch = timed(steps)
     epoch.model = model
     return epoch
 

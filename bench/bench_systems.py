@@ -18,20 +18,9 @@ import time
 import warnings
 
 import bench_numpy_mlp
+from bench_common import timed
 
 TORCH_THREADS = 2
-
-
-def timed(steps):
-    """``epoch()`` -> seconds of one pass of ``steps()``, with ``epoch.steps = steps``."""
-    def epoch():
-        t0 = time.perf_counter()
-        for _ in steps():
-            pass
-        return time.perf_counter() - t0
-
-    epoch.steps = steps
-    return epoch
 
 
 def _lr(optimizer):
