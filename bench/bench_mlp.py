@@ -149,11 +149,6 @@ def _rows(key, res, unit_scale=1.0, fmt="{:.3f}"):
     return rows
 
 
-def chunk_steps(chunk_samples, bs):
-    """Steps per turn for ``--interleave chunk``: about ``chunk_samples`` samples, at least 1."""
-    return max(1, chunk_samples // bs)
-
-
 def compare_train(X, y, systems, bs, opt, width, repeats, min_time=0.0, max_repeats=None,
                   chunk=0):
     train = bench_systems.TRAIN
@@ -165,7 +160,8 @@ def compare_train(X, y, systems, bs, opt, width, repeats, min_time=0.0, max_repe
 
 
 def _chunk(a, bs):
-    return chunk_steps(a.chunk_samples, bs) if a.interleave == "chunk" else 0
+    """Steps per turn: about ``--chunk-samples`` samples, at least one (0: whole epochs)."""
+    return max(1, a.chunk_samples // bs) if a.interleave == "chunk" else 0
 
 
 def _how(a):

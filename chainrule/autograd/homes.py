@@ -3,7 +3,7 @@ its group's gradients in one flat array (see ``chainrule/optim/_flat.py`` for wh
 
 A home is a view of that flat array.  ``nn.Linear``'s backward writes its weight and bias
 gradients straight into their homes (:func:`grad_destination`); the engine copies other small
-gradients there (:func:`adopt`) and keeps a home view without copying it (:func:`owns`).  A home
+gradients there (:func:`keep`) and keeps a home view without copying it (:func:`owns`).  A home
 is reused only when the ``.grad`` view handed out last time is gone (a weak reference tells), so a
 gradient a user kept is never overwritten.  Nothing here runs unless an optimizer made homes.
 """
@@ -48,19 +48,13 @@ def grad_destination(t, dtype):
 
     Used by ``Linear``'s backward for its weight and bias.  Returns a fresh view of the home when
     ``t`` has no gradient yet, the home holds ``dtype`` and the previous view is gone; the engine
-    then keeps it without a copy (see :func:`owns`).  (Runs for every parameter of every step:
-    the lookups of :func:`_home` and :func:`_claim` are written out here.)"""
+    then keeps it without a copy (see :func:`owns`)."""
     if t.grad is not None:
         return None
     h = _HOMES.get(id(t))
     if h is None or h.param() is not t or h.array.dtype != dtype:
         return None
-    last = h.last
-    if last is not None and last() is not None:
-        return None
-    v = h.array.view()
-    h.last = weakref.ref(v)
-    return v
+    return _claim(h)
 
 
 def owns(t, g):
@@ -69,13 +63,8 @@ def owns(t, g):
     return h is not None and h.last is not None and h.last() is g
 
 
-def adopt(t, g):
-    """Copy a small gradient ``g`` of ``t`` into its free home; returns the array to keep."""
-    h = _home(t) if _HOMES else None
-    return None if h is None else _adopt(h, g)
-
-
 def _adopt(h, g):
+    """Copy a small gradient ``g`` into its free home ``h``; returns the array to keep."""
     if g.size >= _SMALL or h.array.shape != g.shape or h.array.dtype != g.dtype:
         return None
     v = _claim(h)
@@ -86,8 +75,7 @@ def _adopt(h, g):
 
 def keep(t, g):
     """The array to store as ``t``'s new ``.grad`` when ``t`` has a home: ``g`` itself if an op
-    wrote it there, else a copy of a small ``g`` in the free home; None to fall back.  (What
-    :func:`owns` and :func:`adopt` do, with one lookup.)"""
+    wrote it there, else a copy of a small ``g`` in the free home; None to fall back."""
     h = _HOMES.get(id(t))
     if h is None or h.param() is not t:
         return None
