@@ -343,6 +343,61 @@ def test_a_kept_gradient_is_never_overwritten_by_the_flat_buffers():
         np.testing.assert_array_equal(g._data, values)
 
 
+def _sgd_step(compiled):
+    model = _mlp(cr.float64)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, (cr.compile(step) if compiled else step)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("hold", ["tensor", "numpy", "data", "none"])
+def test_a_gradient_kept_in_any_form_is_never_overwritten(hold, compiled):
+    # a gradient home is reused only while nothing holds its tensor or its array
+    model, opt, step = _sgd_step(compiled)
+    kept = []
+    for i, (x, y) in enumerate(_batches(6, cr.float64)):
+        step(x, y)
+        for p in model.parameters():
+            g = p.grad
+            held = {"tensor": g, "numpy": g.numpy(), "data": g.data, "none": None}[hold]
+            kept.append((held, g._data.copy()))
+    for held, values in kept:
+        if held is not None:
+            np.testing.assert_array_equal(held if isinstance(held, np.ndarray) else held._data,
+                                          values)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_gradients_land_in_the_flat_buffer_when_nothing_holds_them(compiled):
+    from chainrule.optim._flat import flat_for
+    model, opt, step = _sgd_step(compiled)
+    batches = _batches(6, cr.float64)
+    step(*batches[0])                           # the first step makes the flat buffers
+    rec = flat_for(opt, opt.param_groups[0])
+    for x, y in batches[1:]:
+        step(x, y)
+        assert rec.ready()                      # every .grad is its home's tensor
+        for p in model.parameters():
+            assert np.shares_memory(p.grad._data, rec.grad)
+            assert not p.grad.requires_grad and p.grad.grad_fn is None
+    g = model[0].weight.grad                    # held: the next backward makes a new array
+    step(*_batches(1, cr.float64)[0])
+    assert model[0].weight.grad is not g and not np.shares_memory(model[0].weight.grad._data,
+                                                                   rec.grad)
+    assert not rec.ready()
+    del g
+    step(*_batches(1, cr.float64)[0])           # free again: back in the flat buffer
+    step(*_batches(1, cr.float64)[0])
+    assert rec.ready()
+
+
 def test_a_held_parameter_array_keeps_following_the_parameter():
     model = _mlp(cr.float64)
     w = model[0].weight.detach().numpy()          # shares memory, as in PyTorch

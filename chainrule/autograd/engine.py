@@ -184,8 +184,10 @@ def _accumulate(t, g, create_graph, handed):
         # With an optimizer's flat buffers, the gradient lives in the parameter's home instead.
         kept = homes.keep(t, g) if homes._HOMES else None
         if kept is not None:
-            g = kept
-        elif g.base is not None or id(g) in handed or not g.flags.writeable:
+            handed.add(id(kept._data))
+            t.grad = kept
+            return
+        if g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy(order="K")
         handed.add(id(g))
         t.grad = _new(g, False, None)

@@ -30,10 +30,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import homes
 from .engine import _accumulate, sum_to
 from .function import _new, _object_new
 
 _ARG, _VAL, _EXT = 0, 1, 2
+
+
+class _Value:
+    """An array made inside a replay, held as an op's input (``ctx.inputs``) for its backward.
+    A first-order backward reads only ``_data`` of its inputs, and ``grad`` where it looks for a
+    parameter's gradient home (``nn.Linear``); a full Tensor would cost a dozen attribute writes
+    per value and step."""
+    __slots__ = ("_data",)
+    grad = None
 
 
 class _Code:
@@ -41,8 +51,10 @@ class _Code:
 
     def __init__(self):
         self.lines = []
-        self.ns = {"_onew": _object_new, "_new": _new, "_nd": np.ndarray, "_asarray": np.asarray,
-                   "_ones": np.ones, "_sum_to": sum_to, "_acc": _accumulate}
+        self.ns = {"_onew": _object_new, "_new": _new, "_V": _Value, "_nd": np.ndarray,
+                   "_asarray": np.asarray,
+                   "_ones": np.ones, "_array": np.array, "_fit": _fit, "_acc": _accumulate,
+                   "_hand_out": homes.hand_out}
 
     def emit(self, line, depth=1):
         self.lines.append("    " * depth + line)
@@ -55,6 +67,15 @@ class _Code:
         src = "\n".join([header, *self.lines]) + "\n"
         exec(compile(src, f"<cr.compile {name}>", "exec"), self.ns)   # noqa: S102
         return self.ns[name], src
+
+
+def _fit(x, shape, dtype):
+    """A gradient brought to its input's shape (undoing broadcasting) and dtype."""
+    if x.shape != shape:
+        x = sum_to(x, shape)
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    return x
 
 
 def _array(kind, r):
@@ -99,7 +120,8 @@ def _ops(code, prog, start, stop, wrapped, readers):
         code.emit(f"d{k} = F{k}(c{k}, {', '.join(arrays)})")
         code.emit(f"if type(d{k}) is not _nd: d{k} = _asarray(d{k})")
         if k in wrapped:
-            code.emit(f"t{k} = _new(d{k}, False, None)")
+            code.emit(f"t{k} = _onew(_V)")
+            code.emit(f"t{k}._data = d{k}")
         if need is not None:
             inputs = ", ".join(_tensor(kind, r) for kind, r in srcs)
             code.emit(f"c{k}.inputs = ({inputs},)")
@@ -116,7 +138,8 @@ def _backward(code, prog, plan, seed, depth=1):
     if rest:
         code.emit(" = ".join(rest) + " = None", depth)
     code.emit(f"g0 = {seed}", depth)
-    # a gradient slot written once, by a backward that returns new arrays, may be overwritten
+    # a gradient slot written once, by a backward that returns new arrays, may be overwritten;
+    # a slot written by one route takes the gradient without testing for an earlier one
     writers = {}
     for k, _, routes in steps:
         for _, s, _, _ in routes:
@@ -132,17 +155,43 @@ def _backward(code, prog, plan, seed, depth=1):
         inplace = (cls.backward_inplace is not None and len(w) == 1
                    and prog.steps[w[0]][0].fresh_grads)
         code.bind(f"B{k}", cls.backward_inplace if inplace else cls.backward)
-        code.emit(f"r = B{k}(c{k}, g{s_out})  # op {k}{' (in place)' * inplace}", d)
-        code.emit(f"g{s_out} = None", d)
-        code.emit("if type(r) is not tuple: r = (r,)", d)
+        call = f"B{k}(c{k}, g{s_out})  # op {k}{' (in place)' * inplace}"
+        if len(prog.steps[k][1]) == 1:       # one input: the gradient, or a 1-tuple of it
+            code.emit(f"x = {call}", d)
+            code.emit(f"g{s_out} = None", d)
+            code.emit("if type(x) is tuple: x = x[0]", d)
+        else:
+            code.emit(f"r = {call}", d)
+            code.emit(f"g{s_out} = None", d)
         for i, s, shape, dtype in routes:
             sh = code.bind(f"S{k}_{i}", shape)
             dt = code.bind(f"T{k}_{i}", dtype)
-            code.emit(f"x = r[{i}]", d)
+            if len(prog.steps[k][1]) != 1:
+                code.emit(f"x = r[{i}]", d)
             code.emit("if x is not None:", d)
-            code.emit(f"if x.shape != {sh}: x = _sum_to(x, {sh})", d + 1)
-            code.emit(f"if x.dtype is not {dt} and x.dtype != {dt}: x = x.astype({dt})", d + 1)
-            code.emit(f"g{s} = x if g{s} is None else g{s} + x", d + 1)
+            code.emit(f"if x.shape != {sh} or x.dtype is not {dt}: x = _fit(x, {sh}, {dt})",
+                      d + 1)
+            if len(writers[s]) == 1:
+                code.emit(f"g{s} = x", d + 1)
+            else:
+                code.emit(f"g{s} = x if g{s} is None else g{s} + x", d + 1)
+
+
+def _leaf(code, prog, kind, r, s):
+    """Accumulate slot ``s`` into the ``.grad`` of leaf ``(kind, r)``.  A parameter that had a
+    gradient home (autograd/homes.py) when the code was built gets a shortcut: when its gradient
+    is that home's array (``nn.Linear`` wrote it there, which it does only into the current home
+    of a parameter without ``.grad``), the home's tensor becomes the ``.grad``; anything else
+    goes through the engine's accumulation."""
+    t = _tensor(kind, r)
+    h = homes._home(prog.ext[r]) if kind == _EXT and homes._HOMES else None
+    if h is None:
+        code.emit(f"if g{s} is not None: _acc({t}, g{s}, False, handed)")
+        return
+    hn = code.bind(f"H{r}", h)      # (not its array: a reference more would keep it busy)
+    code.emit(f"if g{s} is not None:")
+    code.emit(f"if g{s} is {hn}.array and {t}.grad is None: {t}.grad = _hand_out({hn})", 2)
+    code.emit(f"else: _acc({t}, g{s}, False, handed)", 2)
 
 
 def build(prog):
@@ -175,11 +224,14 @@ def build(prog):
             root = steps[0][0]
             code.emit(f"# backward() of value {root}")
             shape, dtype = prog.meta[root]
-            seed = f"_ones({code.bind(f'RS{j}', shape)}, {code.bind(f'RT{j}', dtype)})"
+            if shape == ():        # np.array is one C call, np.ones a Python function
+                seed = f"_array(1, {code.bind(f'RT{j}', dtype)})"
+            else:
+                seed = f"_ones({code.bind(f'RS{j}', shape)}, {code.bind(f'RT{j}', dtype)})"
             _backward(code, prog, payload, seed)
             code.emit("handed = set()")
             for (kind_, r), s in zip(payload[1], payload[2]):
-                code.emit(f"if g{s} is not None: _acc({_tensor(kind_, r)}, g{s}, False, handed)")
+                _leaf(code, prog, kind_, r, s)
         else:
             fn, a, kw = payload
             code.bind(f"C{j}", fn)

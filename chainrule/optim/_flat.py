@@ -13,9 +13,10 @@ How it stays invisible:
   user kept goes stale; otherwise the group keeps the per-parameter path.
 * Each parameter gets a *gradient home*, a view of the group's flat gradient array.  When a
   backward produces the parameter's first gradient, ``nn.Linear``'s backward writes it straight
-  into the home (other ops' small gradients are copied there by the engine), and ``.grad`` is a
-  fresh view of it.  A home is reused only once the previous ``.grad`` view is gone (a weak
-  reference tells), so a gradient a user kept is never overwritten.
+  into the home (other ops' small gradients are copied there by the engine), and ``.grad`` is
+  the home's tensor around it, made once.  A home is reused only while nothing outside holds
+  that tensor or its array (reference counts tell), so a gradient a user kept is never
+  overwritten: the backward then makes a new array, and the step takes the per-parameter path.
 * Every step checks, per parameter, that the parameter and its gradient still live in the flat
   arrays (a few identity tests); if anything moved (``load_state_dict``, ``p.data = ...``, a
   gradient kept from an earlier step, two backward passes without ``zero_grad``), that step takes
@@ -73,6 +74,7 @@ class _Flat:
             off += n
         self._finalizer = weakref.finalize(self, _forget, [id(p) for p in self.params],
                                            list(self.homes))
+        self.ready, self.bump_versions = _straight_line(self.params, self.views, self.homes)
 
     @staticmethod
     def build(params):
@@ -88,14 +90,6 @@ class _Flat:
                 return None
         return _Flat(params)
 
-    def ready(self):
-        """True when every parameter and its gradient still live in the flat arrays."""
-        for p, view, h in zip(self.params, self.views, self.homes):
-            g = p.grad
-            if p._data is not view or g is None or h.last is None or g._data is not h.last():
-                return False
-        return True
-
     def like(self, buf):
         """Per-parameter views of another flat array ``buf`` (an optimizer's state), each with
         its parameter's slice, shape and memory layout."""
@@ -108,9 +102,24 @@ class _Flat:
             tmp = self._tmp = np.empty_like(self.data)
         return tmp
 
-    def bump_versions(self):
-        for p in self.params:
-            p._version += 1
+
+
+def _straight_line(params, views, homes):
+    """``ready() -> bool`` (every parameter and its ``.grad`` still live in the flat arrays: the
+    parameter's array is its view, and its ``.grad`` is its home's tensor around the home's
+    array) and ``bump_versions()`` (the in-place update's version bump), generated as one
+    expression and one line per parameter: they run on every step, and a loop over six
+    parameters costs more Python than the tests themselves."""
+    ns, checks, bumps = {}, [], []
+    for i, (p, view, h) in enumerate(zip(params, views, homes)):
+        ns[f"P{i}"], ns[f"V{i}"], ns[f"H{i}"] = p, view, h   # (a home's array is read through
+        checks.append(f"P{i}._data is V{i} and P{i}.grad is H{i}.grad "   # the home: a reference
+                      f"and H{i}.grad._data is H{i}.array")            # more would keep it busy)
+        bumps.append(f"    P{i}._version += 1")
+    src = ("def ready():\n    return (" + "\n            and ".join(checks) + ")\n"
+           "def bump_versions():\n" + "\n".join(bumps) + "\n")
+    exec(compile(src, "<flat buffers>", "exec"), ns)   # noqa: S102
+    return ns["ready"], ns["bump_versions"]
 
 
 def _forget(ids, homes):

@@ -187,13 +187,13 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Reset the gradients: to ``None`` (default), or zero them in place (``False``)."""
         for group in self.param_groups:
+            if set_to_none:
+                for p in group["params"]:
+                    p.grad = None
+                continue
             for p in group["params"]:
                 g = p.grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
+                if g is not None:
                     g._node = None
                     g.requires_grad = False
                     g._data.fill(0)

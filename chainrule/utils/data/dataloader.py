@@ -1,8 +1,9 @@
 """DataLoader: batches of a dataset, reshuffled each epoch (as PyTorch's DataLoader).
 
 Fast path: for a :class:`TensorDataset` (or a :class:`Subset` of one, nested or not) with the default
-collate, each batch is one fancy-index per tensor into the underlying arrays (``arr[idx]``); no
-Python code runs per sample.  Any other dataset is read sample by sample with ``__getitem__`` and
+collate, each batch is one gather per tensor from the underlying arrays (``arr.take(idx, axis=0)``,
+the same rows as ``arr[idx]``); no Python code runs per sample.  ``take`` copies the rows of a
+shuffled batch out of a large array 10-30% faster than fancy indexing does (docs/performance.md).  Any other dataset is read sample by sample with ``__getitem__`` and
 the samples are merged by :func:`default_collate` (or your ``collate_fn``).
 Loading runs in the calling process: ``num_workers`` and the other worker options are accepted
 for PyTorch compatibility and ignored.
@@ -163,13 +164,13 @@ class DataLoader:
             stop = n - n % bs if self.drop_last else n
             for s in range(0, stop, bs):
                 idx = order[s:s + bs]
-                yield [_new(a[idx], False, None) for a in arrays]
+                yield [_new(a.take(idx, 0), False, None) for a in arrays]
         else:
             for b in self.batch_sampler:
                 idx = np.asarray(b, dtype=np.int64)
                 if index_map is not None:
                     idx = index_map[idx]
-                yield [_new(a[idx], False, None) for a in arrays]
+                yield [_new(a.take(idx, 0), False, None) for a in arrays]
 
     def _iter_generic(self):
         ds = self.dataset
