@@ -241,6 +241,28 @@ class _Program:
             self.source += "\n" + src
 
 
+_MISS = object()     # what a program's fast path returns when the call may not replay it
+
+
+def _output(prog, args, out, ctxs):
+    """The result of a replayed call: None, a detached tensor, or for a forward that needs a
+    backward, a tensor whose graph node (``_Fused``) replays the recorded backwards."""
+    if out is None:
+        return None
+    if prog.out_plan is None or not STATE.enabled:
+        return _new(out, False, None)
+    node = _object_new(_Fused)
+    node.program = prog
+    node.ctxs = ctxs
+    ext = prog.ext
+    inputs = tuple([args[r] if kind == _ARG else ext[r] for kind, r in prog.out_plan[1]])
+    node.inputs = inputs
+    node.needs_input_grad = (True,) * len(inputs)
+    node.versions = tuple([t._version for t in inputs])
+    node.seq = next(_SEQ)
+    return _new(out, True, node)
+
+
 class _Compiled:
     """The capture-and-replay wrapper around one callable (functions and modules)."""
 
@@ -251,11 +273,11 @@ class _Compiled:
         self.fullgraph = fullgraph
         self.cache = {}       # signature -> _Program (ready), ("first", _Program) or a reason
         self.warned = set()
-        self.last = None      # (program, its generated enter test) of the last replay
+        self.fast = None      # the generated test-and-replay of the last replayed program
 
     def _watch(self, modules):
         """The modules whose ``training`` flags and hooks the signature guards."""
-        self.last = None      # its enter test checks the modules watched until now
+        self.fast = None      # its test checks the modules watched until now
         self.modules = modules
         self.module_dicts = [m.__dict__ for m in modules]
         self.hook_dicts = [d[k] for d in self.module_dicts
@@ -285,9 +307,15 @@ class _Compiled:
         return tuple(parts)
 
     def __call__(self, *args, **kwargs):
-        last = self.last
-        if last is not None and not kwargs and last[1](args):    # the same program again
-            return self._replay(last[0], args)
+        fast = self.fast
+        if fast is not None and not kwargs:     # the same program again?
+            out = fast(args)
+            if out is not _MISS:
+                return out
+        return self.slow(args, kwargs)
+
+    def slow(self, args, kwargs):
+        """A call that the last program's fast path did not take."""
         if STATE.anomaly or STATE.trace is not None or STATE.dual:
             return self.fn(*args, **kwargs)
         try:
@@ -308,36 +336,25 @@ class _Compiled:
         return self._trace(key, prog, args, kwargs)
 
     def _remember(self, prog, key):
-        """Make ``prog`` the program the next call tests first (``self.last``), with one
-        generated test per program and set of watched modules (built once, then reused)."""
+        """Make ``prog`` the program the next call tries first (``self.fast``), with one
+        generated test-and-replay per program and set of watched modules (built once, then
+        reused)."""
         made = prog.enter
         if made is None or made[0] is not self.hook_dicts:
             signature = key[:len(prog.arg_index)]
-            made = prog.enter = (self.hook_dicts, replay.build_enter(
-                prog, signature, STATE, _Tensor, self.hook_dicts, self.module_dicts))
-        self.last = (prog, made[1])
+            made = prog.enter = (self.hook_dicts, replay.build_fast(
+                prog, signature, STATE, _Tensor, self.hook_dicts, self.module_dicts, _MISS,
+                functools.partial(_output, prog)))
+        self.fast = made[1]
 
     def _replay(self, prog, args):
         out, ctxs = prog.run(args)
-        if out is None:
-            return None
-        if prog.out_plan is None or not STATE.enabled:
-            return _new(out, False, None)
-        node = _object_new(_Fused)
-        node.program = prog
-        node.ctxs = ctxs
-        ext = prog.ext
-        inputs = tuple([args[r] if kind == _ARG else ext[r] for kind, r in prog.out_plan[1]])
-        node.inputs = inputs
-        node.needs_input_grad = (True,) * len(inputs)
-        node.versions = tuple([t._version for t in inputs])
-        node.seq = next(_SEQ)
-        return _new(out, True, node)
+        return _output(prog, args, out, ctxs)
 
     def _trace(self, key, first, args, kwargs):
         """Run eagerly while recording.  The first recording of a signature waits for a second
         one; the two must agree before the recording is replayed."""
-        self.last = None
+        self.fast = None
         if self.root is not None:    # submodules may have been added since the last trace
             self._watch(list(self.root.modules()))
             key = self._key(args, kwargs)
@@ -440,7 +457,12 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=Non
 
     @functools.wraps(model)
     def wrapper(*args, **kwargs):
-        return compiled(*args, **kwargs)
+        fast = compiled.fast
+        if fast is not None and not kwargs:    # as compiled(*args), one call less per step
+            out = fast(args)
+            if out is not _MISS:
+                return out
+        return compiled.slow(args, kwargs)
 
     wrapper._compiled = compiled
     return wrapper

@@ -56,9 +56,12 @@ def grad_destination(t, dtype):
     if t.grad is not None:
         return None
     h = _HOMES.get(id(t))
-    if h is None or h.param() is not t or h.array.dtype != dtype or not _free(h):
+    if h is None or h.param() is not t:
         return None
-    return h.array
+    a, g = h.array, h.grad        # _free(h), inline: this runs twice per layer and step
+    if a.dtype != dtype or _refs(g) != 3 or g._data is not a or _refs(a) != 4:
+        return None
+    return a
 
 
 def owns(t, g):

@@ -60,6 +60,8 @@ class _Code:
         self.lines.append("    " * depth + line)
 
     def bind(self, name, value):
+        if self.ns.get(name, value) is not value:
+            raise ValueError(f"replay code: the name {name} is bound twice")
         self.ns[name] = value
         return name
 
@@ -199,6 +201,14 @@ def build(prog):
     contexts is the list of op contexts when the output's backward (``prog.out_plan``) needs
     them, else None.  Also returns the source."""
     code = _Code()
+    out, ctxs = _body(code, prog)
+    code.emit(f"return {out}, {ctxs}")
+    return code.function("def replay(args):", "replay")
+
+
+def _body(code, prog):
+    """The lines of a replay, but its return; returns the expressions of the output array and
+    of the contexts list (see :func:`build`)."""
     n = len(prog.steps)
     # values that a context keeps as an input for its backward: they need a Tensor wrapper
     wrapped = {r for _, srcs, _, _, need in prog.steps if need is not None
@@ -241,8 +251,7 @@ def build(prog):
     _ops(code, prog, done, n, wrapped, readers)
     out = f"d{prog.out}" if prog.out is not None else "None"
     ctxs = f"[{', '.join(f'c{k}' for k in range(n))}]" if prog.out_plan else "None"
-    code.emit(f"return {out}, {ctxs}")
-    return code.function("def replay(args):", "replay")
+    return out, ctxs
 
 
 def build_backward(prog):
@@ -258,7 +267,7 @@ def build_backward(prog):
     return code.function("def backward(ctxs, g):", "backward")
 
 
-def _guard_lines(code, prog):
+def _guard_lines(code, prog, fail="False"):
     """One test per tensor the recording reads from outside the call (parameters, buffers,
     constants): it keeps its ``requires_grad``, shape and dtype and has no hooks."""
     for i, (t, (rg, shape, dtype)) in enumerate(zip(prog.ext, prog.ext_guard)):
@@ -266,7 +275,7 @@ def _guard_lines(code, prog):
         sh, dt = code.bind(f"S{i}", shape), code.bind(f"T{i}", dtype)
         code.emit(f"d = E{i}._data")
         code.emit(f"if E{i}.requires_grad is not {rg} or d.shape != {sh} or "
-                  f"(d.dtype is not {dt} and d.dtype != {dt}) or E{i}._hooks: return False")
+                  f"(d.dtype is not {dt} and d.dtype != {dt}) or E{i}._hooks: return {fail}")
 
 
 def build_guard(prog):
@@ -278,31 +287,40 @@ def build_guard(prog):
     return code.function("def guard():", "guard")[0]
 
 
-def build_enter(prog, signature, state, tensor, hook_dicts, module_dicts):
-    """``enter(args) -> bool``: the whole test that a call may replay ``prog`` again, for the
-    common case of positional tensor arguments: the arguments' shapes, dtypes and
-    ``requires_grad`` (``signature``: ``(shape, dtype char, requires_grad)`` each), the grad mode
-    and debugging state, the watched modules' ``training`` flags and hooks, and the guard on
-    outside tensors.  It answers what the signature lookup and ``guard_ok`` answer together,
-    without building and hashing the signature."""
+def build_fast(prog, signature, state, tensor, hook_dicts, module_dicts, miss, output):
+    """``fast(args)``: a whole replayed call in one function, for the common case of positional
+    tensor arguments.  First the test that the call may replay ``prog`` again: the arguments'
+    shapes, dtypes and ``requires_grad`` (``signature``: ``(shape, dtype char, requires_grad)``
+    each), the grad mode and debugging state, the watched modules' ``training`` flags and hooks,
+    and the guard on outside tensors; it answers what the signature lookup and ``guard_ok``
+    answer together, without building and hashing the signature, and returns ``miss`` when it
+    fails.  Then the replay's lines, and the result: the output tensor (detached), None, or for
+    a forward with a backward (``prog.out_plan``) what ``output(args, out, ctxs)`` makes of it."""
     code = _Code()
     code.bind("ST", state)
     code.bind("_T", tensor)
+    code.bind("MISS", miss)
     code.emit(f"if len(args) != {len(signature)} or ST.anomaly or ST.trace is not None or "
-              f"ST.dual or ST.enabled != {bool(state.enabled)}: return False")
+              f"ST.dual or ST.enabled != {bool(state.enabled)}: return MISS")
     for i, (shape, char, rg) in enumerate(signature):
         sh = code.bind(f"AS{i}", shape)
         code.emit(f"a = args[{i}]")
-        code.emit("if not isinstance(a, _T): return False")
+        code.emit("if not isinstance(a, _T): return MISS")
         code.emit("d = a._data")
         code.emit(f"if d.shape != {sh} or d.dtype.char != {char!r} or "
-                  f"a.requires_grad is not {bool(rg)}: return False")
-    hooks = [code.bind(f"H{i}", h) for i, h in enumerate(hook_dicts)]
+                  f"a.requires_grad is not {bool(rg)}: return MISS")
+    hooks = [code.bind(f"HK{i}", h) for i, h in enumerate(hook_dicts)]
     if hooks:
-        code.emit(f"if {' or '.join(hooks)}: return False")
+        code.emit(f"if {' or '.join(hooks)}: return MISS")
     for i, d in enumerate(module_dicts):
         code.emit(f"if {code.bind(f'M{i}', d)}['training'] != {bool(d['training'])}: "
-                  "return False")
-    _guard_lines(code, prog)
-    code.emit("return True")
-    return code.function("def enter(args):", "enter")[0]
+                  "return MISS")
+    _guard_lines(code, prog, "MISS")
+    out, ctxs = _body(code, prog)
+    if prog.out_plan is not None:
+        code.emit(f"return {code.bind('OUTPUT', output)}(args, {out}, {ctxs})")
+    elif out == "None":
+        code.emit("return None")
+    else:
+        code.emit(f"return _new({out}, False, None)")
+    return code.function("def fast(args):", "fast")[0]

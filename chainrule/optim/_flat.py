@@ -112,9 +112,10 @@ def _straight_line(params, views, homes):
     parameters costs more Python than the tests themselves."""
     ns, checks, bumps = {}, [], []
     for i, (p, view, h) in enumerate(zip(params, views, homes)):
-        ns[f"P{i}"], ns[f"V{i}"], ns[f"H{i}"] = p, view, h   # (a home's array is read through
-        checks.append(f"P{i}._data is V{i} and P{i}.grad is H{i}.grad "   # the home: a reference
-                      f"and H{i}.grad._data is H{i}.array")            # more would keep it busy)
+        # a home's array is read through the home: one reference more would keep it busy
+        ns[f"P{i}"], ns[f"V{i}"], ns[f"H{i}"] = p, view, h
+        checks.append(f"P{i}._data is V{i} and P{i}.grad is H{i}.grad "
+                      f"and H{i}.grad._data is H{i}.array")
         bumps.append(f"    P{i}._version += 1")
     src = ("def ready():\n    return (" + "\n            and ".join(checks) + ")\n"
            "def bump_versions():\n" + "\n".join(bumps) + "\n")
