@@ -398,6 +398,25 @@ def test_gradients_land_in_the_flat_buffer_when_nothing_holds_them(compiled):
     assert rec.ready()
 
 
+@pytest.mark.parametrize("as_module", [False, True])
+def test_all_code_is_generated_while_recording_none_on_replays(monkeypatch, as_module):
+    # as torch.compile: the recording calls make the code; replays, including those that switch
+    # between recorded batch shapes (an epoch's last, smaller batch), generate none
+    from chainrule.autograd import replay
+    made = []
+    real = replay.build_fast
+    monkeypatch.setattr(replay, "build_fast", lambda *a: made.append(a) or real(*a))
+    model, opt, step = _sgd_step(compiled=False)
+    fn = cr.compile(model) if as_module else cr.compile(step)
+    a, b = _batches(2, cr.float64, sizes=(7, 4))
+    for x, y in (a, a, b, b):                   # two recording calls per shape
+        fn(x) if as_module else fn(x, y)
+    assert len(made) == 2
+    for x, y in (a, b, a, b, b, a):
+        fn(x) if as_module else fn(x, y)
+    assert len(made) == 2
+
+
 def test_a_held_parameter_array_keeps_following_the_parameter():
     model = _mlp(cr.float64)
     w = model[0].weight.detach().numpy()          # shares memory, as in PyTorch

@@ -356,10 +356,12 @@ class _Compiled:
         one; the two must agree before the recording is replayed."""
         self.fast = None
         if self.root is not None:    # submodules may have been added since the last trace
-            self._watch(list(self.root.modules()))
-            key = self._key(args, kwargs)
-            if key is None:          # a new submodule has hooks
-                return self.fn(*args, **kwargs)
+            modules = list(self.root.modules())
+            if [id(m) for m in modules] != [id(m) for m in self.modules]:
+                self._watch(modules)  # (only then: the programs' fast paths check these)
+                key = self._key(args, kwargs)
+                if key is None:      # a new submodule has hooks
+                    return self.fn(*args, **kwargs)
         trace = _Trace()
         STATE.trace = trace
         try:
@@ -381,13 +383,17 @@ class _Compiled:
             return out
         if self.root is None:     # a function: guard the modules it ran from now on
             known = {id(m) for m in self.modules}
-            self._watch(self.modules + [m for m in prog.modules if id(m) not in known])
-            key = self._key(args, kwargs)
+            new = [m for m in prog.modules if id(m) not in known]
+            if new:
+                self._watch(self.modules + new)
+                key = self._key(args, kwargs)
         if type(first) is tuple:
             if first[1].same_as(prog):
                 prog.build()
                 self.cache[key] = prog
-            else:
+                if not kwargs and all(isinstance(a, _Tensor) for a in args):
+                    self._remember(prog, key)    # all code is made while recording, none on
+            else:                                # a replay (as torch.compile compiles)
                 self._give_up(key, "values that differ from one call to the next outside the "
                               "recorded ops (a tensor built from an input's values, or Python "
                               "branching on data)")
