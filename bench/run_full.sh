@@ -16,4 +16,4 @@ py --task inference --repeats 31 --systems numpy chainrule chainrule-compiled to
 py --task overhead --repeats 7 --systems chainrule torch --json "$out/overhead.json" | tee "$out/overhead.txt"
 py --task memory --systems numpy chainrule torch sklearn --json "$out/memory.json" | tee "$out/memory.txt"
 py --task scaling --n 12000 --repeats 9 --batch-size 128 --optimizer sgd --systems numpy chainrule chainrule-compiled torch \
-   --min-time 10 --max-repeats 15 --plot "$out/scaling.png" --json "$out/scaling.json" | tee "$out/scaling.txt"
+   --min-time 10 --max-repeats 40 --plot "$out/scaling.png" --json "$out/scaling.json" | tee "$out/scaling.txt"
