@@ -252,7 +252,7 @@ def replayable(fn):
 def _fill(t, data, requires_grad, node):
     """Set every field of a Tensor (or subclass) ``t``; the one place that lists them.
 
-    ``Op.apply`` and :func:`_new` repeat these assignments inline: they are the hottest paths.
+    ``Op.apply`` repeats these assignments inline because it is the hottest path.
     """
     t._data = data
     t.requires_grad = requires_grad
@@ -266,15 +266,7 @@ def _fill(t, data, requires_grad, node):
 
 def _new(data, requires_grad, node):
     """Fast internal constructor of a Tensor around ``data`` (no copy, no checks)."""
-    t = _object_new(_Tensor)
-    t._data = data
-    t.requires_grad = requires_grad
-    t._node = node
-    t.grad = None
-    t._version = 0
-    t._hooks = None
-    t._retain = False
-    return t
+    return _fill(_object_new(_Tensor), data, requires_grad, node)
 
 
 def _range(a):

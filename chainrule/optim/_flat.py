@@ -103,7 +103,6 @@ class _Flat:
         return tmp
 
 
-
 def _straight_line(params, views, homes):
     """``ready() -> bool`` (every parameter and its ``.grad`` still live in the flat arrays: the
     parameter's array is its view, and its ``.grad`` is its home's tensor around the home's
