@@ -328,17 +328,18 @@ class _Compiled:
             return self.fn(*args, **kwargs)
         prog = self.cache.get(key)
         if type(prog) is _Program and prog.guard_ok():
-            if not kwargs and all(isinstance(a, _Tensor) for a in args):
-                self._remember(prog, key)
+            self._remember(prog, key, args, kwargs)
             return self._replay(prog, args)
         if type(prog) is str:
             return self.fn(*args, **kwargs)
         return self._trace(key, prog, args, kwargs)
 
-    def _remember(self, prog, key):
+    def _remember(self, prog, key, args, kwargs):
         """Make ``prog`` the program the next call tries first (``self.fast``), with one
         generated test-and-replay per program and set of watched modules (built once, then
-        reused)."""
+        reused).  Only for calls with positional tensor arguments, the case the test covers."""
+        if kwargs or not all(isinstance(a, _Tensor) for a in args):
+            return
         made = prog.enter
         if made is None or made[0] is not self.hook_dicts:
             signature = key[:len(prog.arg_index)]
@@ -391,9 +392,9 @@ class _Compiled:
             if first[1].same_as(prog):
                 prog.build()
                 self.cache[key] = prog
-                if not kwargs and all(isinstance(a, _Tensor) for a in args):
-                    self._remember(prog, key)    # all code is made while recording, none on
-            else:                                # a replay (as torch.compile compiles)
+                # all code is made while recording, none on a replay (as torch.compile compiles)
+                self._remember(prog, key, args, kwargs)
+            else:
                 self._give_up(key, "values that differ from one call to the next outside the "
                               "recorded ops (a tensor built from an input's values, or Python "
                               "branching on data)")
@@ -463,12 +464,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=Non
 
     @functools.wraps(model)
     def wrapper(*args, **kwargs):
-        fast = compiled.fast
-        if fast is not None and not kwargs:    # as compiled(*args), one call less per step
-            out = fast(args)
-            if out is not _MISS:
-                return out
-        return compiled.slow(args, kwargs)
+        return compiled(*args, **kwargs)
 
     wrapper._compiled = compiled
     return wrapper

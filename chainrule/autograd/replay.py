@@ -52,9 +52,8 @@ class _Code:
     def __init__(self):
         self.lines = []
         self.ns = {"_onew": _object_new, "_new": _new, "_V": _Value, "_nd": np.ndarray,
-                   "_asarray": np.asarray,
-                   "_ones": np.ones, "_array": np.array, "_fit": _fit, "_acc": _accumulate,
-                   "_hand_out": homes.hand_out}
+                   "_asarray": np.asarray, "_ones": np.ones, "_array": np.array, "_fit": _fit,
+                   "_acc": _accumulate, "_hand_out": homes.hand_out}
 
     def emit(self, line, depth=1):
         self.lines.append("    " * depth + line)
@@ -210,7 +209,7 @@ def _body(code, prog):
     """The lines of a replay, but its return; returns the expressions of the output array and
     of the contexts list (see :func:`build`)."""
     n = len(prog.steps)
-    # values that a context keeps as an input for its backward: they need a Tensor wrapper
+    # values that a context keeps as an input for its backward: they need a holder (_Value)
     wrapped = {r for _, srcs, _, _, need in prog.steps if need is not None
                for kind, r in srcs if kind == _VAL}
     readers = [0] * n        # how many op inputs read each value

@@ -76,9 +76,7 @@ def _linear_backward(inputs, n, g):
         else:
             np.matmul(x.T, g, out=gw.T)
     if len(n) > 2 and n[2]:
-        ones = _ONES.get((g.shape[0], g.dtype.char))
-        if ones is None:
-            ones = _ones(g.shape[0], g.dtype)
+        ones = _ones(g.shape[0], g.dtype)
         gb = homes.grad_destination(inputs[2], g.dtype) if homes._HOMES else None
         if gb is None:
             gb = ones @ g

@@ -3,8 +3,9 @@
 Fast path: for a :class:`TensorDataset` (or a :class:`Subset` of one, nested or not) with the default
 collate, each batch is one gather per tensor from the underlying arrays (``arr.take(idx, axis=0)``,
 the same rows as ``arr[idx]``); no Python code runs per sample.  ``take`` copies the rows of a
-shuffled batch out of a large array 10-30% faster than fancy indexing does (docs/performance.md).  Any other dataset is read sample by sample with ``__getitem__`` and
-the samples are merged by :func:`default_collate` (or your ``collate_fn``).
+shuffled batch out of a large array 10-30% faster than fancy indexing does (docs/performance.md).
+Any other dataset is read sample by sample with ``__getitem__`` and the samples are merged by
+:func:`default_collate` (or your ``collate_fn``).
 Loading runs in the calling process: ``num_workers`` and the other worker options are accepted
 for PyTorch compatibility and ignored.
 """
