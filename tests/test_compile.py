@@ -305,25 +305,26 @@ def test_targets_turned_into_masks_outside_the_ops_are_not_frozen():
         np.testing.assert_array_equal(pe._data, pc._data)
 
 
-def test_flat_optimizer_buffers_give_the_per_parameter_numbers():
-    from chainrule.optim._flat import flat_for
-
-    def run(flat, optim):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_foreach_flat_buffers_give_the_per_parameter_numbers(compiled):
+    def run(foreach, optim):
         model = _mlp(cr.float32)
-        opt = cr.optim.SGD(model.parameters(), lr=0.1) if optim == "sgd" else \
-            cr.optim.Adam(model.parameters(), lr=1e-2, weight_decay=0.01)
-        if not flat:   # mark the group as not flattenable: the per-parameter path only
-            opt.__dict__["_flat_records"] = {tuple(map(id, model.parameters())): None}
-        for x, y in _batches(6, cr.float32):
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, foreach=foreach) \
+            if optim == "sgd" else \
+            cr.optim.Adam(model.parameters(), lr=1e-2, weight_decay=0.01, foreach=foreach)
+
+        def step(x, y):
             opt.zero_grad()
             F.cross_entropy(model(x), y).backward()
             opt.step()
+        step = cr.compile(step) if compiled else step
+        for x, y in _batches(6, cr.float32):
+            step(x, y)
         return model, opt
 
     for optim in ("sgd", "adam"):
         (mf, of), (mp, op) = run(True, optim), run(False, optim)
-        rec = flat_for(of, of.param_groups[0])
-        assert rec is not None and rec.ready()        # the flat path was taken
+        assert of.__dict__.get("_flat_records") and "_flat_records" not in op.__dict__
         for a, b in zip(mf.parameters(), mp.parameters()):
             np.testing.assert_array_equal(a._data, b._data)
             np.testing.assert_array_equal(a.grad._data, b.grad._data)
@@ -375,27 +376,16 @@ def test_a_gradient_kept_in_any_form_is_never_overwritten(hold, compiled):
 
 
 @pytest.mark.parametrize("compiled", [False, True])
-def test_gradients_land_in_the_flat_buffer_when_nothing_holds_them(compiled):
-    from chainrule.optim._flat import flat_for
+def test_each_backward_after_zero_grad_gives_a_new_gradient_tensor(compiled):
+    # as PyTorch: zero_grad(set_to_none=True) then backward makes a new .grad; the optimizer
+    # gathers gradients into its own buffers and never hands them out
     model, opt, step = _sgd_step(compiled)
-    batches = _batches(6, cr.float64)
-    step(*batches[0])                           # the first step makes the flat buffers
-    rec = flat_for(opt, opt.param_groups[0])
-    for x, y in batches[1:]:
+    seen = []
+    for x, y in _batches(4, cr.float64):
         step(x, y)
-        assert rec.ready()                      # every .grad is its home's tensor
-        for p in model.parameters():
-            assert np.shares_memory(p.grad._data, rec.grad)
-            assert not p.grad.requires_grad and p.grad.grad_fn is None
-    g = model[0].weight.grad                    # held: the next backward makes a new array
-    step(*_batches(1, cr.float64)[0])
-    assert model[0].weight.grad is not g and not np.shares_memory(model[0].weight.grad._data,
-                                                                   rec.grad)
-    assert not rec.ready()
-    del g
-    step(*_batches(1, cr.float64)[0])           # free again: back in the flat buffer
-    step(*_batches(1, cr.float64)[0])
-    assert rec.ready()
+        g = model[0].weight.grad
+        assert all(g is not h and not np.shares_memory(g._data, h._data) for h in seen)
+        seen.append(g)
 
 
 @pytest.mark.parametrize("as_module", [False, True])

@@ -61,6 +61,8 @@ class LBFGS(Optimizer):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
 
+    _numbers = ("func_evals", "n_iter", "t", "H_diag", "ro", "al", "prev_loss")
+
     # the parameters as one vector (C order) ----------------------------------------------------
     def _flat_grad(self):
         return np.concatenate([np.zeros(p._data.size, p._data.dtype) if p.grad is None
@@ -85,7 +87,7 @@ class LBFGS(Optimizer):
             p._version += 1
         return loss, g
 
-    def step(self, closure):
+    def step(self, closure=None):
         """One L-BFGS step (up to ``max_iter`` iterations); ``closure`` is required."""
         if closure is None:
             raise RuntimeError("LBFGS.step needs a closure that zeroes the gradients, computes "

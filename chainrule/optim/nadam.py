@@ -53,6 +53,8 @@ class NAdam(Optimizer):
                                       maximize=maximize, foreach=foreach, capturable=capturable,
                                       differentiable=differentiable))
 
+    _numbers = ("step", "mu_product")
+
     def _hyper(self, group):
         beta1, beta2 = group["betas"]
         return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),

@@ -239,6 +239,7 @@ class Optimizer:
 
     # what an algorithm writes (see the module docstring) -----------------------------------
     _keeps_step = True          # state[p]['step'] counts the parameter's steps (not SGD's)
+    _numbers = ("step",)        # state entries that are numbers (PyTorch keeps 0-d tensors)
 
     def _hyper(self, group):
         return None
@@ -373,7 +374,8 @@ class Optimizer:
         for k, v in state_dict["state"].items():
             if k in id_map:
                 p = id_map[k]
-                state[p] = {key: _restore(val, p, key) for key, val in v.items()}
+                state[p] = {key: _restore(val, p, key, self._numbers)
+                            for key, val in v.items()}
             else:
                 state[k] = copy.deepcopy(v)
         for g, s in zip(self.param_groups, saved):
@@ -392,17 +394,17 @@ def _snapshot(value):
     return copy.deepcopy(value)
 
 
-def _restore(value, param, key):
+def _restore(value, param, key, numbers):
     """Deep-copy one saved state entry for ``param`` (accepts chainrule, NumPy and torch values):
-    arrays become buffers in the parameter's dtype and layout, one-element ones Python numbers."""
+    arrays become buffers in the parameter's dtype and layout; the entries named in ``numbers``
+    (``step`` ...), and their lists, become Python numbers."""
     if isinstance(value, (list, tuple)):                           # LBFGS's history
-        return type(value)(_restore(v, param, None) for v in value)
+        return type(value)(_restore(v, param, key, numbers) for v in value)
     if isinstance(value, Tensor):
         value = value._data
     elif hasattr(value, "detach") and hasattr(value, "numpy"):      # a torch.Tensor
         value = value.detach().cpu().numpy()
-    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0 and
-                                         key is not None):
+    if key in numbers and isinstance(value, (np.ndarray, np.generic)):
         value = value.item()
         return int(value) if key == "step" and float(value).is_integer() else value
     if isinstance(value, np.ndarray):
