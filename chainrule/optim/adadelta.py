@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _add_squared_, _check_nonneg, _check_supported
+from .optimizer import Optimizer, _add_squared_, _defaults
 
 __all__ = ["Adadelta"]
 
@@ -22,11 +22,8 @@ class Adadelta(Optimizer):
         rho: smoothing constant of both averages, in [0, 1] (default 0.9).
         eps: keeps the square roots away from zero (default 1e-6).
         weight_decay: L2 penalty added to the gradient (default 0).
-        foreach: ``True`` updates the whole group over flat buffers, ``False`` one parameter at
-            a time, ``None`` (default: flat); the numbers are the same.
-        maximize: maximize the objective instead of minimizing it.
-        capturable, differentiable: accepted for PyTorch compatibility
-            (``differentiable=True`` is refused).
+        maximize, foreach, capturable, differentiable: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -36,13 +33,12 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        _check_supported("Adadelta", differentiable)
-        _check_nonneg("Adadelta", lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
-        if not rho <= 1.0:
+        if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Adadelta: Invalid rho value: {rho} (expected 0 <= rho <= 1)")
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize, capturable=capturable, foreach=foreach,
-                                      differentiable=differentiable))
+        super().__init__(params, _defaults(
+            "Adadelta", ("lr", "eps", "weight_decay"), lr=lr, rho=rho, eps=eps,
+            weight_decay=weight_decay, maximize=maximize, capturable=capturable, foreach=foreach,
+            differentiable=differentiable))
 
     def _hyper(self, group):
         return float(group["lr"]), float(group["rho"]), float(group["eps"])

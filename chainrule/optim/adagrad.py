@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _add_squared_, _check_nonneg, _check_supported
+from .optimizer import Optimizer, _add_squared_, _defaults
 
 __all__ = ["Adagrad"]
 
@@ -21,14 +21,8 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty added to the gradient (default 0).
         initial_accumulator_value: starting value of ``sum`` (default 0).
         eps: added to the denominator (default 1e-10).
-        maximize: maximize the objective instead of minimizing it.
-        foreach: ``True`` updates the whole group over flat buffers, ``False`` one parameter at
-            a time, ``None`` (default: flat); the numbers are the same.
-        differentiable, fused: accepted for PyTorch compatibility
-            (``differentiable=True`` is refused).
-
-    Returns:
-        ``step(closure)`` returns the closure's loss (``None`` without a closure).
+        maximize, foreach, differentiable, fused: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -38,13 +32,11 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        _check_supported("Adagrad", differentiable)
-        _check_nonneg("Adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                      initial_accumulator_value=initial_accumulator_value, eps=eps)
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
-                        maximize=maximize, differentiable=differentiable, fused=fused)
-        super().__init__(params, defaults)
+        super().__init__(params, _defaults(
+            "Adagrad", ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
+            lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+            maximize=maximize, differentiable=differentiable, fused=fused))
         # as torch: the state exists from construction on, so state_dict() lists every parameter
         for group in self.param_groups:
             for p in group["params"]:

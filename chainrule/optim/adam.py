@@ -3,13 +3,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (Optimizer, _add_squared_, _check_betas, _check_nonneg, _check_supported,
-                        _lerp_)
+from .optimizer import Optimizer, _add_squared_, _defaults, _lerp_
 
 __all__ = ["Adam", "AdamW"]
 
+_PLAIN = ("exp_avg", "exp_avg_sq")
+_AMSGRAD = _PLAIN + ("max_exp_avg_sq",)
 
-class Adam(Optimizer):
+
+class _Moments(Optimizer):
+    """What the Adam family shares: ``(lr, beta1, beta2, eps)`` and the two moving averages
+    ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g²``."""
+
+    def _hyper(self, group):
+        beta1, beta2 = group["betas"]
+        return float(group["lr"]), float(beta1), float(beta2), float(group["eps"])
+
+    def _buffers(self, group):
+        return _PLAIN
+
+    @staticmethod
+    def _moments(h, g, bufs, out):
+        m, v = bufs["exp_avg"], bufs["exp_avg_sq"]
+        _lerp_(m, g, 1.0 - h[1], out)
+        v *= h[2]
+        _add_squared_(v, g, 1.0 - h[2], out)
+        return m, v
+
+
+class Adam(_Moments):
     r"""Adam (Kingma & Ba, 2015), as ``torch.optim.Adam`` (same formulas, same eps placement).
 
     Each step ``t`` (counted per parameter in ``state[p]['step']``)::
@@ -28,14 +50,9 @@ class Adam(Optimizer):
         eps: added to the denominator (default 1e-8).
         weight_decay: float >= 0 (default 0).
         amsgrad: use the AMSGrad variant.
-        maximize: maximize the objective instead of minimizing it.
-        foreach: ``True`` updates the whole group over flat buffers, ``False`` one parameter at
-            a time, ``None`` (default: flat); the numbers are the same.
-        capturable, differentiable, fused: accepted for PyTorch compatibility
-            (``differentiable=True`` is refused).
-
-    Returns:
-        ``step(closure)`` returns the closure's loss (``None`` without a closure).
+        decoupled_weight_decay: decay the weights directly instead of through the gradient.
+        maximize, foreach, capturable, differentiable, fused: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -48,27 +65,18 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        _check_supported(self._name, differentiable)
-        _check_nonneg(self._name, lr=lr, eps=eps, weight_decay=weight_decay)
-        defaults = dict(lr=lr, betas=_check_betas(self._name, betas), eps=eps,
-                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                        foreach=foreach, capturable=capturable, differentiable=differentiable,
-                        fused=fused, decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
-
-    def _hyper(self, group):
-        beta1, beta2 = group["betas"]
-        return float(group["lr"]), float(beta1), float(beta2), float(group["eps"])
+        super().__init__(params, _defaults(
+            self._name, ("lr", "eps", "weight_decay"), lr=lr, betas=betas, eps=eps,
+            weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+            capturable=capturable, differentiable=differentiable, fused=fused,
+            decoupled_weight_decay=decoupled_weight_decay))
 
     def _buffers(self, group):
         return _AMSGRAD if group["amsgrad"] else _PLAIN
 
     def _update(self, h, step, g, bufs, out):
         lr, beta1, beta2, eps = h
-        m, v = bufs["exp_avg"], bufs["exp_avg_sq"]
-        _lerp_(m, g, 1.0 - beta1, out)             # m <- lerp(m, g, 1 - beta1)
-        v *= beta2                                 # v <- v beta2 + (1 - beta2) g g
-        _add_squared_(v, g, 1.0 - beta2, out)
+        m, v = self._moments(h, g, bufs, out)
         step_size = lr / (1.0 - beta1 ** step)
         bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
         vmax = bufs.get("max_exp_avg_sq")
@@ -82,10 +90,6 @@ class Adam(Optimizer):
         out += eps * bc2_sqrt
         np.divide(m, out, out=out)
         out *= step_size * bc2_sqrt
-
-
-_PLAIN = ("exp_avg", "exp_avg_sq")
-_AMSGRAD = _PLAIN + ("max_exp_avg_sq",)
 
 
 class AdamW(Adam):

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_betas, _check_nonneg, _check_supported, _lerp_
+from .adam import _Moments
+from .optimizer import _defaults, _lerp_
 
 __all__ = ["Adamax"]
 
 
-class Adamax(Optimizer):
+class Adamax(_Moments):
     r"""Adamax (Kingma & Ba, 2015, section 7), as ``torch.optim.Adamax``.
 
     Each step ``t``::
@@ -22,11 +23,8 @@ class Adamax(Optimizer):
         betas: ``(β1, β2)``, each in [0, 1) (default (0.9, 0.999)).
         eps: added to ``|g|`` (default 1e-8).
         weight_decay: L2 penalty added to the gradient (default 0).
-        foreach: ``True`` updates the whole group over flat buffers, ``False`` one parameter at
-            a time, ``None`` (default: flat); the numbers are the same.
-        maximize: maximize the objective instead of minimizing it.
-        differentiable, capturable: accepted for PyTorch compatibility
-            (``differentiable=True`` is refused).
+        maximize, foreach, differentiable, capturable: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -35,16 +33,10 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        _check_supported("Adamax", differentiable)
-        _check_nonneg("Adamax", lr=lr, eps=eps, weight_decay=weight_decay)
-        super().__init__(params, dict(lr=lr, betas=_check_betas("Adamax", betas), eps=eps,
-                                      weight_decay=weight_decay, foreach=foreach,
-                                      maximize=maximize, differentiable=differentiable,
-                                      capturable=capturable))
-
-    def _hyper(self, group):
-        beta1, beta2 = group["betas"]
-        return float(group["lr"]), float(beta1), float(beta2), float(group["eps"])
+        super().__init__(params, _defaults(
+            "Adamax", ("lr", "eps", "weight_decay"), lr=lr, betas=betas, eps=eps,
+            weight_decay=weight_decay, foreach=foreach, maximize=maximize,
+            differentiable=differentiable, capturable=capturable))
 
     def _buffers(self, group):
         return ("exp_avg", "exp_inf")

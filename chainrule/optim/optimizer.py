@@ -68,6 +68,16 @@ def _check_supported(opt, differentiable):
                                   "not supported")
 
 
+def _defaults(opt, nonneg, **group):
+    """A group's defaults after PyTorch's checks: ``differentiable=True`` refused, the
+    hyperparameters named in ``nonneg`` at least 0, ``betas`` a pair in [0, 1)."""
+    _check_supported(opt, group.get("differentiable", False))
+    _check_nonneg(opt, **{k: group[k] for k in nonneg})
+    if "betas" in group:
+        group["betas"] = _check_betas(opt, group["betas"])
+    return group
+
+
 def _lerp_(a, b, w, tmp):
     """``a <- a + w (b - a)`` in place, in the same two forms as ``torch.lerp_`` (``tmp``: a work
     array shaped like ``a``)."""
@@ -117,6 +127,17 @@ class Optimizer:
         params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (parameter
             groups: a ``'params'`` entry plus any hyperparameters that override ``defaults``).
         defaults: the hyperparameters every group gets unless it sets its own.
+
+    The options every optimizer takes, as PyTorch's, stored in each group:
+
+    * ``maximize``: ascend the objective (the gradient's sign is flipped before the rule).
+    * ``foreach``: ``True`` runs the rule once over flat buffers of the whole group (the
+      gradients are copied in at each step), ``False`` once per parameter, ``None`` (default)
+      lets the optimizer pick; the numbers are the same bit for bit.
+    * ``capturable``, ``fused``: pick PyTorch's device kernels; accepted, no effect here.
+    * ``differentiable``: backpropagation through the update; ``True`` is refused.
+
+    ``step(closure)`` returns the closure's loss (``None`` without a closure).
 
     Attributes:
         param_groups: list of dicts, each with ``'params'`` and every hyperparameter (``'lr'``,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _add_squared_, _check_nonneg, _check_supported, _lerp_
+from .optimizer import Optimizer, _add_squared_, _defaults, _lerp_
 
 __all__ = ["RMSprop"]
 
@@ -22,14 +22,8 @@ class RMSprop(Optimizer):
         eps: added to the denominator (default 1e-8).
         weight_decay, momentum: floats >= 0 (default 0).
         centered: normalize by an estimate of the gradient's variance instead.
-        maximize: maximize the objective instead of minimizing it.
-        foreach: ``True`` updates the whole group over flat buffers, ``False`` one parameter at
-            a time, ``None`` (default: flat); the numbers are the same.
-        capturable, differentiable: accepted for PyTorch compatibility
-            (``differentiable=True`` is refused).
-
-    Returns:
-        ``step(closure)`` returns the closure's loss (``None`` without a closure).
+        maximize, foreach, capturable, differentiable: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -40,13 +34,11 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        _check_supported("RMSprop", differentiable)
-        _check_nonneg("RMSprop", lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
-                      alpha=alpha)
-        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
-                        maximize=maximize, differentiable=differentiable)
-        super().__init__(params, defaults)
+        super().__init__(params, _defaults(
+            "RMSprop", ("lr", "eps", "momentum", "weight_decay", "alpha"), lr=lr,
+            momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
+            capturable=capturable, foreach=foreach, maximize=maximize,
+            differentiable=differentiable))
 
     def _hyper(self, group):
         return (float(group["lr"]), float(group["alpha"]), float(group["eps"]),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_nonneg, _check_supported
+from .optimizer import Optimizer, _defaults
 
 __all__ = ["SGD"]
 
@@ -23,14 +23,8 @@ class SGD(Optimizer):
         lr: learning rate (default 1e-3, as PyTorch).
         momentum, dampening, weight_decay: floats >= 0 (default 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
-        maximize: maximize the objective instead of minimizing it.
-        foreach: ``True`` updates the whole group over flat buffers, ``False`` one parameter at
-            a time, ``None`` (default) picks (flat with momentum); the numbers are the same.
-        differentiable, fused: accepted for PyTorch compatibility (``differentiable=True``
-            is refused).
-
-    Returns:
-        ``step(closure)`` returns the closure's loss (``None`` without a closure).
+        maximize, foreach, differentiable, fused: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -43,15 +37,13 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
-        _check_supported("SGD", differentiable)
-        _check_nonneg("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening "
                              f"(got momentum={momentum}, dampening={dampening})")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize, foreach=foreach,
-                        differentiable=differentiable, fused=fused)
-        super().__init__(params, defaults)
+        super().__init__(params, _defaults(
+            "SGD", ("lr", "momentum", "weight_decay"), lr=lr, momentum=momentum,
+            dampening=dampening, weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+            foreach=foreach, differentiable=differentiable, fused=fused))
 
     _keeps_step = False
 
