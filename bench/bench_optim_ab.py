@@ -9,7 +9,7 @@ whole step (``zero_grad``, forward, ``cross_entropy``, ``backward``, ``step``), 
     git -C /work/main archive 7c4becc chainrule | tar -x -C /tmp/old-main
     OPENBLAS_NUM_THREADS=1 python bench/bench_optim_ab.py --old /tmp/old-main
 
-Settings: 784-256-128-10 MLP (float32) at batch 128 and 32, ``SGD(lr=0.1)`` and
+Settings: 784-W-W/2-10 MLP (float32, W=256 by default) at batch 128 and 32, ``SGD(lr=0.1)`` and
 ``Adam(lr=1e-3)``, and for this tree also ``foreach=True``/``False`` (the old tree has no
 ``foreach`` switch: its flat buffers were always on).
 """
@@ -35,8 +35,9 @@ def worker(tree, spec):
         opt_name, bs, foreach = name.split("/")
         cr.manual_seed(0)
         nn = cr.nn
-        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                              nn.Linear(128, 10))
+        w = spec["width"]
+        model = nn.Sequential(nn.Linear(784, w), nn.ReLU(), nn.Linear(w, w // 2), nn.ReLU(),
+                              nn.Linear(w // 2, 10))
         kw = {} if foreach == "default" else {"foreach": foreach == "True"}
         opt = cr.optim.SGD(model.parameters(), lr=0.1, **kw) if opt_name == "sgd" else \
             cr.optim.Adam(model.parameters(), lr=1e-3, **kw)
@@ -68,13 +69,14 @@ def main():
     ap.add_argument("--old", required=True, help="root of the other chainrule tree")
     ap.add_argument("--blocks", type=int, default=15)
     ap.add_argument("--steps", type=int, default=40, help="steps per block and setting")
+    ap.add_argument("--width", type=int, default=256, help="hidden width W: 784-W-W/2-10")
     args = ap.parse_args()
     base = [f"{o}/{b}" for o in ("sgd", "adam") for b in (128, 32)]
     trees = {"old": (args.old, [f"{s}/default" for s in base]),
              "new": (HERE, [f"{s}/{f}" for s in base for f in ("default", "True", "False")])}
     procs = {}
     for label, (tree, names) in trees.items():
-        spec = json.dumps({"settings": names, "steps": args.steps})
+        spec = json.dumps({"settings": names, "steps": args.steps, "width": args.width})
         procs[label] = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--worker", tree, spec],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/")

@@ -20,7 +20,6 @@ import numpy as np
 
 __all__ = ["flat_for", "layout_view", "Scratch"]
 
-_SMALL = 4096        # below this size a temporary costs less than the bookkeeping of a reused one
 _CACHE = 8           # flat records kept per optimizer (one per set of parameters with gradients)
 
 
@@ -48,6 +47,7 @@ class _Flat:
     def __init__(self, params, keys, states, make_buffer):
         like = [p._data for p in params]
         self.params = list(params)
+        self.shapes = [a.shape for a in like]
         self.keys = keys
         self.grad, self.grads = _split(like)      # the gathered (prepared) gradients
         self.out, self.outs = _split(like)        # the update, subtracted from each parameter
@@ -59,8 +59,9 @@ class _Flat:
                 st[k] = make_buffer(v)
 
     def holds(self, states, keys):
-        """True while every parameter's state buffers are still this record's views."""
-        if keys != self.keys:
+        """True while every parameter keeps its shape and its state buffers are still this
+        record's views."""
+        if keys != self.keys or [p._data.shape for p in self.params] != self.shapes:
             return False
         for k in keys:
             for st, v in zip(states, self.views[k]):
@@ -95,16 +96,14 @@ class Scratch:
     """Reusable work arrays shaped and laid out like a parameter (no allocation per step).
 
     One flat buffer per dtype and slot, sized for the largest parameter; parameters are updated
-    one at a time, so they share it.  Views are cached by shape and strides.  Small arrays get a
-    fresh temporary, which costs less than the lookup.
+    one at a time, so they share it.  Views are cached by shape and strides (a lookup costs
+    less than ``np.empty_like``, even for small arrays).
     """
 
     def __init__(self):
         self.bufs, self.views = {}, {}
 
     def get(self, like, slot=0):
-        if like.size < _SMALL:
-            return np.empty_like(like)
         key = (slot, like.dtype.char, like.shape, like.strides)
         view = self.views.get(key)
         if view is not None:

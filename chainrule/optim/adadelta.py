@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _add_squared_, _defaults
+from ._arrays import _add_squared_
+from .optimizer import Optimizer, _defaults
 
 __all__ = ["Adadelta"]
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._arrays import _lerp_
 from .adam import _Moments
-from .optimizer import _defaults, _lerp_
+from .optimizer import _defaults
 
 __all__ = ["Adamax"]
 
