@@ -144,15 +144,23 @@ def test_state_dict_keys_and_values_match_torch(name, kwargs, torch64):
     assert sa["param_groups"] == sb["param_groups"]     # every key, value and params index
 
 
+def _as_arrays(sd):
+    """A torch state_dict with every tensor converted to a NumPy array (0-d for ``step``)."""
+    return {"state": {i: {k: v.numpy() if hasattr(v, "numpy") else v for k, v in s.items()}
+                      for i, s in sd["state"].items()},
+            "param_groups": sd["param_groups"]}
+
+
+@pytest.mark.parametrize("arrays", [False, True])
 @pytest.mark.parametrize("name,kwargs", CASES[1::2])
-def test_load_torch_state_dict_continues_like_torch(name, kwargs, torch64):
+def test_load_torch_state_dict_continues_like_torch(name, kwargs, arrays, torch64):
     mine, theirs = make_params(cr), make_params(torch64)
     b = getattr(torch64.optim, name)(groups(theirs, 0.1), **kwargs)
     run(torch64, b, theirs, 3)
     a = getattr(optim, name)(groups(mine, 0.1), **kwargs)
     for p, q in zip(mine, theirs):
         p._data[...] = q.detach().numpy()
-    a.load_state_dict(b.state_dict())
+    a.load_state_dict(_as_arrays(b.state_dict()) if arrays else b.state_dict())
     got, want = run(cr, a, mine, 5), run(torch64, b, theirs, 5)
     for x, y in zip(got[-1], want[-1]):
         np.testing.assert_allclose(x, y, rtol=1e-7, atol=1e-12)

@@ -86,6 +86,29 @@ def test_lbfgs_state_dict_round_trip_continues_identically():
     np.testing.assert_array_equal(b._data, full[1])
 
 
+@pytest.mark.parametrize("kwargs", LBFGS_CASES[1:4])
+def test_lbfgs_loads_a_torch_state_dict_and_continues_like_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    _, want, b = _fit(torch, kwargs, 4)
+    _, _, b2 = _fit(torch, kwargs, 2)               # torch after 2 steps: its state and params
+    w, bias = (cr.tensor(p.detach().numpy().copy(), requires_grad=True)
+               for p in b2.param_groups[0]["params"])
+    x, t = cr.tensor(A), cr.tensor(T)
+    opt = optim.LBFGS([w, bias], **kwargs)
+    opt.load_state_dict(b2.state_dict())
+
+    def closure():
+        opt.zero_grad()
+        loss = (((x @ w + bias).tanh() - t) ** 2).mean() + (w * w).sum() * 0.01
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        opt.step(closure)
+    np.testing.assert_allclose(w._data, want[0], rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(bias._data, want[1], rtol=1e-7, atol=1e-12)
+
+
 # ----------------------------------------------------------------------- coordinate descent
 def test_coordinate_descent_lecture_example():
     # deck 002: y = w0 + w1 x1 + w2 x2 at x ~ (3, 2), t = 1; adjusting w1 by 0.1 gives 0.6
