@@ -32,6 +32,8 @@ from ._foreach import Scratch, flat_for
 
 __all__ = ["Optimizer", "required"]
 
+_FLAT_BELOW = 1 << 16     # foreach=None: flat buffers for groups of fewer elements (measured)
+
 
 class _RequiredParameter:
     """Marks a hyperparameter that has no default and must be given per group."""
@@ -97,7 +99,8 @@ class Optimizer:
     * ``maximize``: ascend the objective (the gradient's sign is flipped before the rule).
     * ``foreach``: ``True`` runs the rule once over flat buffers of the whole group (the
       gradients are copied in at each step), ``False`` once per parameter, ``None`` (default)
-      lets the optimizer pick; the numbers are the same bit for bit.
+      picks flat for groups of fewer than 65,536 elements (plain SGD: never); the numbers are
+      the same bit for bit.
     * ``capturable``, ``fused``: pick PyTorch's device kernels; accepted, no effect here.
     * ``differentiable``: backpropagation through the update; ``True`` is refused.
 
@@ -229,9 +232,11 @@ class Optimizer:
     def _hyper(self, group):
         return None
 
-    def _flat_pays(self, group):
-        """What ``foreach=None`` picks: the flat path, worth it when a rule makes several passes."""
-        return True
+    def _flat_pays(self, group, params):
+        """What ``foreach=None`` picks: flat buffers for a small group, where a rule's NumPy calls
+        cost more than its passes over memory; per parameter for a large one, where gathering
+        the gradients and applying the update are two more passes (docs/performance.md)."""
+        return sum(p._data.size for p in params) < _FLAT_BELOW
 
     def _buffers(self, group):
         return ()
@@ -282,7 +287,7 @@ class Optimizer:
             sts = cs = [None] * len(params)
         foreach = group.get("foreach")
         if foreach is None:
-            foreach = self._flat_pays(group)
+            foreach = self._flat_pays(group, params)
         if foreach and cs.count(cs[0]) == len(cs):
             flat = flat_for(self, params, sts, keys, _buffer)
             if flat is not None:

@@ -54,8 +54,8 @@ class SGD(Optimizer):
     def _buffers(self, group):
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
-    def _flat_pays(self, group):
-        return group["momentum"] != 0      # plain SGD is one pass: gathering would double it
+    def _flat_pays(self, group, params):   # plain SGD is one pass: gathering would double it
+        return group["momentum"] != 0 and super()._flat_pays(group, params)
 
     def _scalars(self, h, st, fresh):
         return fresh
