@@ -1,11 +1,10 @@
 """The ``Optimizer`` base class: parameter groups, the step loop, weight decay, state, checkpoints.
 
-As in PyTorch and tinygrad, an algorithm writes only its array update; this class does the rest.
-Its :meth:`step` evaluates the closure, walks the groups and the parameters that have gradients,
-negates the gradient for ``maximize``, applies weight decay (L2, added to the gradient, or
-decoupled, ``p *= 1 - lr * weight_decay`` when the group has ``decoupled_weight_decay``), makes
-and advances each parameter's state, and subtracts the update that the algorithm wrote.  An
-algorithm says what it keeps and how it updates through four small methods::
+As in PyTorch and tinygrad, an algorithm writes only its array update.  :meth:`step` evaluates
+the closure, walks the groups and the parameters that have gradients, negates the gradient for
+``maximize``, applies weight decay (L2, or decoupled: ``p *= 1 - lr * weight_decay``), makes and
+advances each parameter's state, and subtracts the algorithm's update.  An algorithm says what
+it keeps and how it updates through four small methods::
 
     _hyper(group)            -> the group's constants, read once per step
     _buffers(group)          -> names of the per-parameter arrays it keeps (PyTorch's state keys)
@@ -13,9 +12,7 @@ algorithm says what it keeps and how it updates through four small methods::
     _update(h, c, g, bufs, out)   writes into ``out`` the amount to subtract from the parameter
 
 Updates work on raw arrays in place, with Python-float constants, so a float32 model stays
-float32 and a step creates no Tensors (state buffers are made once, on a parameter's first step).
-With ``foreach=True`` the update runs once over flat buffers of the whole group (see _foreach.py);
-the numbers are the same bit for bit.
+float32 and a step creates no Tensors (state buffers are made on a parameter's first step).
 """
 from __future__ import annotations
 
@@ -37,7 +34,6 @@ _FLAT_BELOW = 1 << 16     # foreach=None: flat buffers for groups of fewer eleme
 
 class _RequiredParameter:
     """Marks a hyperparameter that has no default and must be given per group."""
-
     def __repr__(self):
         return "<required parameter>"
 
@@ -254,7 +250,8 @@ class Optimizer:
         return st["step"]
 
     def _update(self, h, c, g, bufs, out):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define step() (as a PyTorch "
+                                  "optimizer does) or the array update _update()")
 
     # the loop --------------------------------------------------------------------------------
     def _state(self, p, group, keys):
