@@ -69,12 +69,21 @@ class LRScheduler:
         finally:
             self._is_initial = False
 
+    _apart = None       # the name of an attribute a subclass saves its own way (_save/_load)
+
     def state_dict(self):
         """Every attribute but the optimizer."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", self._apart)}
+        if self._apart is not None:
+            sd[self._apart] = self._save()
+        return sd
 
     def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        saved = state_dict.pop(self._apart) if self._apart is not None else None
         self.__dict__.update(state_dict)
+        if self._apart is not None:
+            self._load(saved)
 
     def get_last_lr(self):
         """The learning rates (one per group) set by the last ``step()``."""
@@ -121,17 +130,14 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self):
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        # plain functions are not saved (as torch); callable objects save their attributes
-        sd["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
-                            for f in self.lr_lambdas]
-        return sd
+    _apart = "lr_lambdas"
 
-    def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
+    def _save(self):
+        # plain functions are not saved (as torch); callable objects save their attributes
+        return [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
+                for f in self.lr_lambdas]
+
+    def _load(self, lambdas):
         for fn, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
