@@ -112,15 +112,20 @@ def test_trajectory_matches_torch(name, kwargs, torch64):
     np.testing.assert_array_equal(got[-1][2], U0)   # grad None: skipped
 
 
+def flat_taken(opt):
+    """True when some group's step ran over flat buffers."""
+    return any(r is not None for r in opt.__dict__.get("_flat_records", {}).values())
+
+
 @pytest.mark.parametrize("name,kwargs", CASES)
 def test_foreach_true_and_false_are_bit_identical(name, kwargs):
     runs = []
     for foreach in FOREACH:
-        params = make_params(cr)
-        opt = getattr(optim, name)(groups(params, 0.2), foreach=foreach, **kwargs)
+        params = make_params(cr)          # one group: w and b have gradients, u has none
+        opt = getattr(optim, name)(params, foreach=foreach, **kwargs)
         runs.append((run(cr, opt, params, 8), opt))
     (ref, _), (flat, flat_opt), (loop, loop_opt) = runs
-    assert flat_opt.__dict__["_flat_records"] and "_flat_records" not in loop_opt.__dict__
+    assert flat_taken(flat_opt) and "_flat_records" not in loop_opt.__dict__
     for other in (ref, flat):
         for a, b in zip(other, loop):
             for x, y in zip(a, b):
@@ -172,9 +177,10 @@ ROUND_TRIP = [(n, dict(k, foreach=f)) for n, k in CASES[1::3] for f in (True, Fa
 
 @pytest.mark.parametrize("name,kwargs", ROUND_TRIP)
 def test_state_dict_round_trip(name, kwargs):
-    def fresh():
-        params = make_params(cr)
-        return params, getattr(optim, name)(groups(params, 0.2), **kwargs)
+    def fresh():            # w and b share a group, so that foreach=True runs flat
+        w, b, u = params = make_params(cr)
+        return params, getattr(optim, name)([{"params": [w, b]}, {"params": [u], "lr": 0.2}],
+                                            **kwargs)
 
     def steps(opt, params, n):
         xy = data(cr)
@@ -201,7 +207,8 @@ def test_state_dict_round_trip(name, kwargs):
     steps(o_b, p_b, 3)
     for a, b in zip(p_b, p_full):
         np.testing.assert_array_equal(a._data, b._data)
-    assert o_b.param_groups[1]["lr"] == 0.2 and o_b.param_groups[1]["params"][0] is p_b[1]
+    assert o_b.param_groups[1]["lr"] == 0.2 and o_b.param_groups[1]["params"][0] is p_b[2]
+    assert flat_taken(o_b) == (kwargs.get("foreach") is True)
 
 
 NAMES = sorted({n for n, _ in CASES})
@@ -212,9 +219,9 @@ NAMES = sorted({n for n, _ in CASES})
 def test_float32_stays_float32(name, foreach):
     kwargs = max((k for n, k in CASES if n == name), key=len)      # the most options
     params = make_params(cr, np.float32)
-    opt = getattr(optim, name)(groups(params, 0.1), foreach=foreach,
-                               **dict(kwargs, lr=np.float64(0.01)))
+    opt = getattr(optim, name)(params, foreach=foreach, **dict(kwargs, lr=np.float64(0.01)))
     run(cr, opt, params, 3, np.float32)
+    assert flat_taken(opt) == foreach
     assert all(p.dtype == np.float32 for p in params)
     bufs = [v for s in opt.state.values() for v in s.values() if isinstance(v, cr.Tensor)]
     assert bufs and all(v.dtype == np.float32 for v in bufs)
