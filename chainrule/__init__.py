@@ -37,7 +37,7 @@ def _lazy(name):
 def __getattr__(name):
     # subpackages load on first use so that ``import chainrule`` stays fast
     if name in ("nn", "optim", "utils", "datasets", "train", "classic", "debug", "viz",
-                "models", "cli"):
+                "models", "cli", "onnx", "sklearn"):
         return _lazy(name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 

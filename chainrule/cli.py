@@ -141,7 +141,18 @@ def build_parser():
             e.add_argument("--output", metavar="FILE", help="write classes here (.npy or .csv)")
             e.add_argument("--proba", action="store_true", help="print class probabilities too")
             e.set_defaults(func=cmd_predict)
+    _add_export_parser(sub)
     return p
+
+
+def _add_export_parser(sub):
+    x = sub.add_parser("export", help="write a saved run's model in another format (ONNX)",
+                       formatter_class=_Help)
+    x.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by chainrule train")
+    x.add_argument("--format", choices=("onnx",), default="onnx", help="file format")
+    x.add_argument("--output", metavar="FILE", help="file to write (default: RUN_DIR/model.onnx)")
+    x.add_argument("--opset", type=_positive(int), default=17, help="ONNX opset version")
+    x.set_defaults(func=cmd_export)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,6 +431,20 @@ def cmd_predict(args):
                 print(f"{c}  " + " ".join(f"{v:.3f}" for v in p))
             else:
                 print(c)
+    return 0
+
+
+def cmd_export(args):
+    """``chainrule export RUN --format onnx``: the run's model with a dynamic batch dim."""
+    import numpy as np
+
+    from .onnx import export
+    cfg, model = _load_run(args.run_dir)
+    out = args.output or os.path.join(args.run_dir, "model.onnx")
+    example = np.zeros((1, cfg["n_features"]), dtype=np.float32)
+    export(model, example, out, opset_version=args.opset)
+    print(f"wrote {out} (ONNX opset {args.opset}, input 'input' (batch, {cfg['n_features']}), "
+          f"output 'output' (batch, {cfg['n_classes']}))")
     return 0
 
 
