@@ -120,6 +120,9 @@ def build_parser():
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--plots", action="store_true",
                    help="extra diagnostic plots (chainrule.viz, matplotlib)")
+    t.add_argument("--tensorboard", metavar="DIR",
+                   help="log the run for TensorBoard in DIR (losses, metrics, lr, per-layer "
+                        "training health, histograms; needs tensorboardX)")
     t.set_defaults(func=cmd_train)
     for name, helptext in (("evaluate", "print the test metrics of a saved run"),
                            ("predict", "predict classes for new inputs with a saved run"),
@@ -288,6 +291,8 @@ def cmd_train(args):
     if args.plots:
         monitor, snapshots = _plot_callbacks(Xtr.shape[1], args.epochs)
         callbacks += [cb for cb in (monitor, snapshots) if cb is not None]
+    if args.tensorboard:
+        callbacks.append(_tensorboard_callback(args))
     val = None
     if Xval is not None:
         val = (Xval, _loss_and_targets(args.loss, yval, n_classes)[1])
@@ -326,6 +331,21 @@ def cmd_train(args):
         if note:
             print(note, file=sys.stderr)
     return 0
+
+
+def _tensorboard_callback(args):
+    """``--tensorboard DIR``: the fit callback, with the run's options as hyperparameters."""
+    from .debug.tensorboard import TensorBoard
+    from .utils.tensorboard import _tbx
+    _tbx()                                   # fail before training if tensorboardX is missing
+    hp = {k: (" ".join(map(str, v)) if isinstance(v, list) else v)
+          for k, v in vars(args).items() if k in ("dataset", "hidden", "activation", "optimizer",
+                                                 "lr", "batch_size", "epochs", "seed")}
+    if not args.quiet:
+        print(f"chainrule train: logging to {args.tensorboard} (view with: tensorboard --logdir "
+              f"{args.tensorboard})", file=sys.stderr)
+    return TensorBoard(args.tensorboard, histogram_freq=1,
+                       hparams={k: v for k, v in hp.items() if v is not None})
 
 
 def _write_json(path, obj):
