@@ -117,7 +117,9 @@ class TensorBoard(Callback):
         if self.hparams and self._last:
             metrics = {f"hparam/{k}": v for k, v in self._last.items()
                        if isinstance(v, (int, float)) and "/" not in k and k != "time"}
-            self._train.add_hparams(self.hparams, metrics)
+            # run_name ".": the hyperparameters belong to the train run itself, not to a
+            # timestamped sub-run of their own (tensorboardX's default)
+            self._train.add_hparams(self.hparams, metrics, run_name=".")
         for w in (self._train, self._val):
             if w is not None:
                 w.close()
