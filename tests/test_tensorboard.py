@@ -93,6 +93,9 @@ def test_fit_callback_logs_losses_metrics_lr_and_health(tmp_path):
     last_w = train.Histograms("weights/0.weight")[-1].histogram_value
     assert last_w.num == 32 and last_w.sum == pytest.approx(
         float(model[0].weight.detach().numpy().sum()), abs=1e-4)
+    hp = train.SummaryMetadata("_hparams_/experiment")
+    assert hp.plugin_data.plugin_name == "hparams"
+    assert [v for _, v in _scalars(train, "hparam/val_loss")] == pytest.approx(h["val_loss"][-1:])
     # the callback's monitor is gone: the model has no hooks left
     assert not model._forward_hooks and not model[1]._forward_hooks
 

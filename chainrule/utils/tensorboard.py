@@ -113,11 +113,24 @@ class SummaryWriter:
 
     def add_hparams(self, hparam_dict, metric_dict, hparam_domain_discrete=None, run_name=None,
                     global_step=None):
-        """Hyperparameters and the metrics they gave, for TensorBoard's HPARAMS tab."""
+        """Hyperparameters and the metrics they gave, for TensorBoard's HPARAMS tab.
+
+        As PyTorch's, this writes a sub-run of ``log_dir`` (named ``run_name``, default the
+        time); ``run_name="."`` writes them into this writer's own run instead.
+        """
         hp = {k: (v if isinstance(v, (bool, str, int, float)) else str(v))
               for k, v in hparam_dict.items()}
         metrics = {k: _scalar(v, "add_hparams") for k, v in metric_dict.items()}
-        self._w.add_hparams(hp, metrics, name=run_name, global_step=global_step)
+        if run_name != ".":
+            self._w.add_hparams(hp, metrics, name=run_name, global_step=global_step)
+            return
+        # a second writer on the same folder could pick this writer's file name and replace it
+        from tensorboardX.summary import hparams
+        fw = self._w._get_file_writer()
+        for summary in hparams(hp, metrics):
+            fw.add_summary(summary)
+        for k, v in metrics.items():
+            self._w.add_scalar(k, v, global_step)
 
     def add_graph(self, model, input_to_model, verbose=False):
         """The model's graph (GRAPHS tab), exported through :func:`chainrule.onnx.export`."""
