@@ -187,3 +187,49 @@ def test_cli_export(tmp_path, capsys):
     assert "model.onnx" in capsys.readouterr().out
     assert main(["export", str(tmp_path / "nope"), "--format", "onnx"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def _layers(*names):
+    """The chainrule.nn classes ``names``, or skip (these layers are added on other branches)."""
+    missing = [n for n in names if not hasattr(nn, n)]
+    if missing:
+        pytest.skip(f"chainrule.nn has no {', '.join(missing)} yet")
+    return [getattr(nn, n) for n in names]
+
+
+def _warm_batch_norm(model, shape):
+    """A few training-mode steps so the running statistics are not the initial 0 and 1."""
+    rng = np.random.default_rng(5)
+    model.train()
+    for _ in range(3):
+        model(cr.tensor((rng.standard_normal((16, *shape)) * 3 + 1).astype(np.float32)))
+    model.eval()
+    return model
+
+
+def test_conv_pool_batchnorm_2d():
+    Conv2d, BatchNorm2d, MaxPool2d, AvgPool2d, GAP = _layers(
+        "Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
+    model = nn.Sequential(Conv2d(3, 4, 3, padding=1), BatchNorm2d(4), nn.ReLU(),
+                          MaxPool2d(2), Conv2d(4, 6, 3, stride=1, padding="same", groups=2),
+                          AvgPool2d(2), Conv2d(6, 4, 1, bias=False), GAP(1), nn.Flatten(),
+                          nn.Linear(4, 3))
+    proto, diffs = _max_diffs(_warm_batch_norm(model, (3, 8, 8)), (3, 8, 8))
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"Conv", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool"} <= ops
+    assert max(diffs.values()) <= TOL, diffs
+
+
+def test_conv_transpose_conv1d_layernorm_unflatten():
+    (ConvT,) = _layers("ConvTranspose2d")
+    model = nn.Sequential(ConvT(3, 2, 3, stride=2, padding=1, output_padding=1), nn.Tanh())
+    _, diffs = _max_diffs(model, (3, 5, 5))
+    assert max(diffs.values()) <= TOL, diffs
+    Conv1d, BatchNorm1d, MaxPool1d = _layers("Conv1d", "BatchNorm1d", "MaxPool1d")
+    model = nn.Sequential(Conv1d(2, 4, 3, dilation=2), BatchNorm1d(4), MaxPool1d(2), nn.Flatten())
+    _, diffs = _max_diffs(_warm_batch_norm(model, (2, 12)), (2, 12))
+    assert max(diffs.values()) <= TOL, diffs
+    LayerNorm, Unflatten = _layers("LayerNorm", "Unflatten")
+    model = nn.Sequential(nn.Linear(5, 12), Unflatten(1, (3, 4)), LayerNorm(4), nn.Flatten())
+    _, diffs = _max_diffs(model, (5,))
+    assert max(diffs.values()) <= TOL, diffs

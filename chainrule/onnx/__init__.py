@@ -5,6 +5,7 @@ Softmax/LogSoftmax, Dropout and Identity as pass-through, Flatten, Maxout, PReLU
 modules of your own whose forward chains such layers are followed through. ``onnx`` is imported
 only when ``export`` runs.
 """
+from . import converters_spatial  # noqa: F401  (registers the layers chainrule has)
 from .converters import CONVERTERS, converter
 from .export import ExportError, build, export
 
