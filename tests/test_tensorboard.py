@@ -46,6 +46,7 @@ def test_summary_writer_scalars_histograms_images_take_chainrule_tensors(tmp_pat
 
 
 def test_summary_writer_errors(tmp_path):
+    assert cr.utils.tensorboard.SummaryWriter is SummaryWriter     # reachable as in PyTorch
     with SummaryWriter(tmp_path) as w:
         with pytest.raises(ValueError, match="expected a scalar, got an array of shape"):
             w.add_scalar("x", cr.randn(3), 0)
