@@ -5,6 +5,7 @@ works (and says what to install) on a machine without MPI.
 """
 from __future__ import annotations
 
+import os
 import time
 
 INSTALL_HINT = ("install an MPI library and mpi4py, e.g. `apt-get install openmpi-bin "
@@ -30,26 +31,29 @@ def wait(request, timeout, what, rank, size):
     """Wait for ``request`` (one MPI request or a list), at most ``timeout`` seconds.
 
     A blocking MPI call would wait forever for a rank that died or hangs; polling with ``Test``
-    lets the survivors stop with a message instead. Polling spins for a few microseconds first
-    (a local collective completes in tens of microseconds), then yields the core with sleeps
-    that grow to 1 ms, so oversubscribed ranks do not starve each other.
+    lets the survivors stop with a message instead. ``Test`` also drives MPI's progress (a large
+    allreduce is many exchanges, each needing both sides to poll), so the first milliseconds
+    spin, as MPI's own blocking calls do; then each poll yields the core (oversubscribed ranks
+    need it), and after a second, a rank that is still waiting naps 1 ms between polls.
     """
     MPI = mpi()
     reqs = request if isinstance(request, list) else [request]
-    if not reqs:
+    testall = MPI.Request.Testall
+    if not reqs or testall(reqs):
         return
-    if MPI.Request.Testall(reqs):
-        return
-    start = time.perf_counter()
-    deadline = start + timeout
-    nap, spins = 0.0, 0
-    while not MPI.Request.Testall(reqs):
-        spins += 1
-        if spins > 50:
-            time.sleep(nap)
-            nap = min(1e-3, nap * 2 if nap else 2e-5)
-        if time.perf_counter() > deadline:
+    clock = time.perf_counter
+    start = clock()
+    yield_ = getattr(os, "sched_yield", lambda: time.sleep(0))
+    while not testall(reqs):
+        waited = clock() - start
+        if waited < 0.005:
+            continue
+        if waited > timeout:
             raise DistributedError(
                 f"chainrule.distributed: {what} on rank {rank} of {size} did not complete within "
                 f"{timeout:g} s: another rank has probably died or is stuck (raise the limit "
                 f"with init_process_group(timeout=...))")
+        if waited < 1.0:
+            yield_()
+        else:
+            time.sleep(1e-3)
