@@ -119,6 +119,11 @@ def scenario_main(rank, size, out):
     dist.reduce_scatter(o, [cr.tensor(np.array([r, 100.0 + rank])) for r in range(size)])
     res["reduce_scatter"] = o.numpy()
     dist.barrier()
+    # chainrule train's epoch logs: averaged over ranks, time from the slowest rank
+    from chainrule.distributed.launch import _MeanLogs
+    logs = {"loss": 1.0 + rank, "accuracy": 0.5 * rank, "lr": 0.1 * (rank + 1), "time": 2.0 + rank}
+    _MeanLogs().on_epoch_end(0, logs)
+    res["mean_logs"] = np.array([logs["loss"], logs["accuracy"], logs["lr"], logs["time"]])
     return res
 
 
@@ -134,6 +139,13 @@ def scenario_mismatch(rank, size, out):
 def scenario_dead(rank, size, out):
     if rank == 1:
         os._exit(3)            # dies without a word, as a killed process would
+    dist.all_reduce(cr.ones(3))
+    return {}
+
+
+def scenario_raises(rank, size, out):
+    if rank == 1:
+        raise ValueError("rank 1 broke")     # uncaught: the excepthook aborts every rank
     dist.all_reduce(cr.ones(3))
     return {}
 

@@ -107,6 +107,8 @@ def test_collectives(main_run):
         np.testing.assert_array_equal(res["async"], np.ones(4))
         np.testing.assert_array_equal(res["broadcast"], np.full(3, 10.0))
         np.testing.assert_array_equal(res["all_gather"], [[0, 0], [1, 2]])
+    np.testing.assert_array_equal(a["mean_logs"], [1.5, 0.25, 0.1, 3.0])   # lr: rank's own
+    np.testing.assert_array_equal(b["mean_logs"][[0, 1, 3]], [1.5, 0.25, 3.0])
     np.testing.assert_array_equal(a["reduce_scatter"], [0, 201])
     np.testing.assert_array_equal(b["reduce_scatter"], [2, 201])
 
@@ -123,6 +125,13 @@ def test_ranks_with_different_models_both_get_a_clear_error(tmp_path):
 def test_a_dead_rank_stops_the_job(tmp_path):
     r = _worker("dead", tmp_path, timeout=5)
     assert r.returncode != 0
+    assert not (tmp_path / "rank0.npz").exists()
+
+
+def test_an_exception_on_one_rank_aborts_all(tmp_path):
+    r = _worker("raises", tmp_path, timeout=60)       # stops by MPI_Abort, not by the timeout
+    assert r.returncode != 0
+    assert "ValueError: rank 1 broke" in r.stderr and "rank 1 failed; aborting all 2" in r.stderr
     assert not (tmp_path / "rank0.npz").exists()
 
 
