@@ -20,6 +20,7 @@ over cores; the 4-rank case oversubscribes a 2-core machine. No CNN: chainrule h
 
     python bench/bench_distributed.py                 # ranks 1 2 4, global batch 256, 3 rounds
     python bench/bench_distributed.py --ranks 1 2 --batch-size 128 --rounds 2 --json out.json
+    python bench/bench_distributed.py --ranks 1 2 --sweep --rounds 1   # scaling-model inputs
 """
 import argparse
 import json
@@ -93,6 +94,31 @@ def worker(args):
         t0 = time.perf_counter()
         comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
         res["floor"].append(time.perf_counter() - t0)
+    if args.sweep and size == 1:         # the compute-per-step curve of the scaling model
+        for lb in [args.batch_size >> k for k in range(5)]:
+            xb, yb = X[:lb], y[:lb]
+            opt = cr.optim.SGD(plain.parameters(), lr=0.01)
+
+            def one():
+                opt.zero_grad()
+                loss_fn(plain(xb), yb).backward()
+                opt.step()
+            ts = []
+            for i in range(args.warmup + args.steps):
+                t0 = time.perf_counter()
+                one()
+                ts.append(time.perf_counter() - t0)
+            res[f"compute_b{lb}"] = ts[args.warmup:]
+    if args.sweep and size > 1:          # the allreduce floor against message size
+        for kb in (4, 64, 1024, 4096):
+            a = np.zeros(kb * 256, np.float32)
+            ts = []
+            for i in range(args.steps):
+                comm.Barrier()
+                t0 = time.perf_counter()
+                comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM)
+                ts.append(time.perf_counter() - t0)
+            res[f"floor_{kb}KB"] = ts
     out = {k: _median(v) for k, v in res.items()}
     out.update({f"{k}_min": min(v) for k, v in res.items()})
     out.update(ranks=size, local_batch=b, grad_bytes=nbytes, buckets=len(ddp._buckets))
@@ -113,7 +139,7 @@ def driver(args):
                     sys.executable, os.path.abspath(__file__), "--worker", "--worker-out", path,
                     "--batch-size", str(args.batch_size), "--width", str(args.width),
                     "--steps", str(args.steps), "--warmup", str(args.warmup),
-                    "--bucket-mb", str(args.bucket_mb)])
+                    "--bucket-mb", str(args.bucket_mb)] + (["--sweep"] if args.sweep else []))
                 for v in THREAD_VARS:
                     env[v] = "1"
                 p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
@@ -147,6 +173,14 @@ def driver(args):
         print(f"{t['ranks']:>5} {t['local_batch']:>7} {cell(t, 'step'):>15} "
               f"{cell(t, 'compute'):>15} {cell(t, 'wait'):>15} {cell(t, 'floor'):>15} "
               f"{t['samples_per_s']:>9.0f} {t['speedup']:>4.2f} ({t['speedup_min']:.2f})")
+    extra = sorted({k for x in rows[args.ranks[0]] + rows[args.ranks[-1]] for k in x
+                    if k.startswith(("compute_b", "floor_")) and not k.endswith("_min")},
+                   key=lambda k: (k[0], int("".join(c for c in k if c.isdigit()))))
+    for n in args.ranks:
+        for k in extra:
+            if k in rows[n][0]:
+                print(f"{n} rank(s) {k}: median {_median([x[k] for x in rows[n]]) * 1e3:.3f} ms "
+                      f"(min {min(x[k + '_min'] for x in rows[n]) * 1e3:.3f})")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"args": vars(args), "table": table, "raw": rows}, fh, indent=1)
@@ -161,6 +195,9 @@ def main():
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--bucket-mb", type=float, default=25.0)
+    p.add_argument("--sweep", action="store_true",
+                   help="also: one-rank step time at B, B/2 ... B/16 and the allreduce floor at "
+                        "4 KB ... 4 MB (the inputs of the scaling model)")
     p.add_argument("--json")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--worker-out", help=argparse.SUPPRESS)
