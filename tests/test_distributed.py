@@ -204,6 +204,34 @@ def test_single_rank_group_and_errors(world_of_one):
     assert list(model.state_dict()) == ["module.weight", "module.bias"]
 
 
+def test_ddp_on_one_rank_gives_the_plain_gradients(world_of_one):
+    class Mixed(cr.nn.Module):                        # two dtypes: two buckets
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = cr.nn.Linear(4, 3), cr.nn.Linear(3, 2).double()
+
+        def forward(self, x):
+            return self.b(self.a(x).tanh().double())
+
+    def net():
+        cr.manual_seed(1)
+        return Mixed()
+    x = cr.randn(5, 4, generator=cr.Generator().manual_seed(2))
+
+    def run(model, inner):
+        for _ in range(2):                            # the second backward accumulates
+            model(x).sum().backward()
+        return [p.grad.numpy() for p in inner.parameters()]
+    ref_model, inner = net(), net()
+    want = run(ref_model, ref_model)
+    ddp = cr.nn.parallel.DistributedDataParallel(inner)
+    got = run(ddp, inner)
+    assert len(ddp._buckets) == 2 and ddp.stats["syncs"] == 2
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.strides == w.strides      # layout kept
+        np.testing.assert_array_equal(g, w)
+
+
 def test_ddp_reports_parameters_without_gradient(world_of_one):
     net = cr.nn.Sequential(cr.nn.Linear(3, 2), cr.nn.Linear(2, 2))
     model = cr.nn.parallel.DistributedDataParallel(net)
