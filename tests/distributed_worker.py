@@ -17,17 +17,19 @@ STEPS, GLOBAL_BATCH, N_IN, N_OUT = 12, 8, 5, 3
 
 
 class Net(cr.nn.Module):
-    """A small MLP with a buffer (broadcast from rank 0 at wrap time)."""
+    """A small MLP with a buffer (broadcast from rank 0 at wrap time) and a weight used as
+    ``h @ w.T``, whose gradient (the transpose of a product) is not C-contiguous."""
 
     def __init__(self, seed):
         super().__init__()
         cr.manual_seed(seed)
-        self.body = cr.nn.Sequential(cr.nn.Linear(N_IN, 7), cr.nn.Tanh(), cr.nn.Linear(7, N_OUT))
+        self.body = cr.nn.Sequential(cr.nn.Linear(N_IN, 7), cr.nn.Tanh(), cr.nn.Linear(7, 6))
+        self.w = cr.nn.Parameter(cr.randn(N_OUT, 6) * 0.3)
         self.register_buffer("scale", cr.tensor(np.full(N_OUT, 1.0 + seed, np.float64)))
         self.double()
 
     def forward(self, x):
-        return self.body(x) * self.scale
+        return (self.body(x) @ self.w.T) * self.scale
 
 
 def data():
