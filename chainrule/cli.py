@@ -118,6 +118,9 @@ def build_parser():
                         "(best weights restored)")
     t.add_argument("--out", help="output folder (default: runs/<dataset>-<timestamp>)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--nproc", type=_positive(int), default=1, metavar="N",
+                   help="train data-parallel on N local processes through MPI (mpiexec); "
+                        "mpirun -n N chainrule train ... works too (docs/distributed.md)")
     t.add_argument("--plots", action="store_true",
                    help="extra diagnostic plots (chainrule.viz, matplotlib)")
     t.add_argument("--tensorboard", metavar="DIR",
@@ -253,6 +256,9 @@ def _default_out(dataset):
 # commands
 # ---------------------------------------------------------------------------------------------
 def cmd_train(args):
+    from .distributed import launch
+    if launch.wanted(args):                  # --nproc N, or started by mpirun -n N
+        return launch.train(args, cmd_train)
     t_start = time.perf_counter()
     import numpy as np
 
