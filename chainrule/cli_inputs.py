@@ -27,6 +27,9 @@ def _read_text(path, delimiter):
         first = fh.readline()
     fields = [f.strip() for f in (first.split(delimiter) if delimiter else first.split())]
     skip = 1 if fields and not all(_is_number(f) for f in fields if f) else 0
+    with open(path, encoding="utf-8") as fh:
+        if not any(line.strip() for i, line in enumerate(fh) if i >= skip):
+            return np.zeros((0, 0))
     try:
         return np.loadtxt(path, delimiter=delimiter, skiprows=skip, ndmin=2, dtype=np.float64)
     except ValueError as exc:
@@ -66,6 +69,8 @@ def read_inputs(path, n_features):
     else:
         raise ValueError(f"--input {path!r}: expected a .npy, .csv or .txt file")
     expected = f"(N, {n_features}): one sample of {n_features} values per row"
+    if X.size == 0:
+        raise ValueError(f"--input {path!r}: no rows (expected shape {expected})")
     if X.ndim != 2:
         raise ValueError(f"--input {path!r}: expected shape {expected}; got shape {X.shape}")
     if X.shape[1] != n_features:

@@ -109,6 +109,15 @@ def _make_schedule(name, opt, epochs, steps, lr):
     return S.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
 
 
+def _check_finite(Xtr, Xte, dataset):
+    import numpy as np
+    for part, X in (("training", Xtr), ("test", Xte)):
+        bad = np.flatnonzero(~np.isfinite(X).reshape(len(X), -1).all(axis=1))
+        if bad.size:
+            raise ValueError(f"the {dataset} {part} data hold NaN or Inf in {bad.size} sample(s) "
+                             f"(first: sample {int(bad[0])}); fix the data files")
+
+
 def _fingerprint(*arrays):
     h = hashlib.sha256()
     for a in arrays:
@@ -147,6 +156,8 @@ def _optimizer(cr, args, model):
 def cmd_train(args, defaults):
     """Run ``chainrule train``; ``defaults`` are the parser's defaults (for ``--resume``)."""
     t_start = time.perf_counter()
+    import numpy as np
+
     import chainrule as cr
     from . import train as T
     old_cfg = None
@@ -155,9 +166,17 @@ def cmd_train(args, defaults):
     seed = args.seed % 2 ** 64
     Xtr, Xte, ytr, yte = load_dataset(args.dataset, args.data_dir, args.samples, seed,
                                       args.test_split)
+    _check_finite(Xtr, Xte, args.dataset)
     n_classes = int(max(ytr.max(), yte.max())) + 1
     Xval = yval = None
     if args.val_split > 0:
+        n_val = int(np.ceil(args.val_split * len(ytr)))
+        if not 0 < n_val < len(ytr):
+            by = "" if args.dataset == "mnist" else f" (after --test-split {args.test_split:g})"
+            raise ValueError(f"the training part has {len(ytr)} samples{by}: too few for "
+                             f"--val-split {args.val_split:g}, which would hold out {n_val} and "
+                             f"leave {len(ytr) - n_val} to train on; lower --test-split or "
+                             "--val-split")
         Xtr, Xval, ytr, yval = _split(Xtr, ytr, args.val_split, (seed + 1) % 2 ** 64,
                                       "--val-split", "the training part")
     out_act = LOSSES[args.loss][1]
@@ -212,11 +231,13 @@ def cmd_train(args, defaults):
               f"{args.optimizer} lr {lr:g}" + (f"  (resuming {out})" if resume else ""),
               file=sys.stderr)
     t_fit = time.perf_counter()
-    hist = T.fit(model, loss_fn, opt, (Xtr, ytr_t), epochs=args.epochs, val_data=val,
-                 scheduler=sched, callbacks=callbacks, batch_size=args.batch_size,
-                 verbose=0 if args.quiet else 1, generator=cr.Generator().manual_seed(seed),
-                 checkpoint=ckpt, checkpoint_every=args.checkpoint_every, resume=resume,
-                 checkpoint_extra={"run": runs.bound_config(config)})
+    with np.errstate(all="ignore"):       # fit reports a non-finite loss itself, in words
+        hist = T.fit(model, loss_fn, opt, (Xtr, ytr_t), epochs=args.epochs, val_data=val,
+                     scheduler=sched, callbacks=callbacks, batch_size=args.batch_size,
+                     verbose=0 if args.quiet else 1,
+                     generator=cr.Generator().manual_seed(seed), checkpoint=ckpt,
+                     checkpoint_every=args.checkpoint_every, resume=resume,
+                     checkpoint_extra={"run": runs.bound_config(config)})
     fit_s = time.perf_counter() - t_fit
     test = T.evaluate(model, loss_fn, (Xte, runs.loss_and_targets(args.loss, yte,
                                                                   n_classes)[1]))

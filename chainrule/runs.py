@@ -119,7 +119,7 @@ def read_config(run_dir):
     if fmt != RUN_FORMAT:
         raise ValueError(f"{path!r} is not a chainrule run config (format {fmt!r}, expected "
                          f"{RUN_FORMAT!r})")
-    if cfg.get("loss") not in LOSSES:
+    if not isinstance(cfg.get("loss"), str) or cfg["loss"] not in LOSSES:
         raise ValueError(f"{path!r}: unknown loss {cfg.get('loss')!r} (one of "
                          f"{', '.join(sorted(LOSSES))})")
     for key, kind in (("model", dict), ("loss", str), ("dataset", str), ("n_features", int),

@@ -76,8 +76,9 @@ class MaxMin(Op):
     @staticmethod
     def forward(ctx, x, axis, keepdim, is_max):
         ctx.shape, ctx.axis, ctx.keepdim = x.shape, axis, keepdim
-        if x.size == 0:
-            raise RuntimeError(f"{'max' if is_max else 'min'}: tensor of shape {x.shape} is empty")
+        if x.size == 0 and (axis is None or x.shape[axis] == 0):   # (0, 3) along dim 1: empty
+            raise RuntimeError(f"{'max' if is_max else 'min'}: tensor of shape {x.shape} is empty"
+                               + ("" if axis is None else f" along dim {axis}"))
         if axis is None:
             y = x.max() if is_max else x.min()
             m = x == y
