@@ -188,9 +188,19 @@ def _differences(a, b, prefix=""):
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
         for k in sorted(set(a) | set(b), key=str):
-            out += _differences(a.get(k), b.get(k), f"{prefix}{k}.")
+            out += _differences(a.get(k, _MISSING), b.get(k, _MISSING), f"{prefix}{k}.")
         return out
-    return [] if a == b else [f"{prefix[:-1]}: {a!r} in config.json, {b!r} in model.npz"]
+    if a == b and type(a) is type(b):
+        return []
+    return [f"{prefix[:-1]}: {a!r} in config.json, {b!r} in model.npz"]
+
+
+class _Missing:
+    def __repr__(self):
+        return "nothing"
+
+
+_MISSING = _Missing()
 
 
 def load_model_file(path, expected=None):
