@@ -247,7 +247,8 @@ def main(argv=None):
     try:
         return args.func(args)
     except TrainingInterrupted as exc:
-        print(f"chainrule: {exc}", file=sys.stderr)
+        print(f"chainrule: {exc}; continue with: chainrule train --resume "
+              f"{os.path.dirname(exc.path)}", file=sys.stderr)
         return 128 + exc.signum
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)

@@ -206,13 +206,20 @@ _MISSING = _Missing()
 def load_model_file(path, expected=None):
     """``(bound_config, state_dict)`` of a model file, its structure and checksum verified."""
     from .serialization import load, peek
-    if expected is not None:     # refuse an entry whose declared size is wrong, before reading
+    if expected is not None:     # refuse entries of the wrong size before reading any data
         declared = peek(path)
+        if set(expected) <= set(declared):
+            raise ValueError(f"{path!r} is a plain state dict, not a chainrule run model (it "
+                             "has no config to check)")
         for key, shape in expected.items():
-            got = declared.get(f"state_dict.{key}")
+            got = declared.pop(f"state_dict.{key}", None)
             if got is not None and tuple(got[0]) != tuple(shape):
                 raise ValueError(f"{path!r}: entry {key!r} declares shape {tuple(got[0])}, "
                                  f"the config's model needs {tuple(shape)}")
+        meta = declared.pop("__chainrule__", ((0,), None))
+        if declared or math.prod(meta[0]) > 2 ** 20:
+            raise ValueError(f"{path!r}: entries that the config's model does not have: "
+                             f"{sorted(declared)[:5] or ['metadata over 1 MiB']}")
     obj = load(path)
     if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path!r} is not a chainrule run model (expected format "

@@ -203,3 +203,12 @@ def test_state_dict_mismatch_message_lists_the_keys(run, tmp_path, capsys):
     except RuntimeError as exc:
         msg = _message(exc)
     assert "\n" not in msg and "0.bias" in msg and "x" in msg
+
+
+def test_model_file_entries_are_checked_before_reading(run, tmp_path, capsys):
+    bad = _copy(run, tmp_path)
+    obj = cr.load(bad / "model.npz")
+    obj["junk"] = np.zeros(5)                    # an extra array (could be a 2 GB bomb)
+    cr.save(obj, bad / "model.npz")
+    assert main(["evaluate", str(bad)]) == 1
+    assert "entries that the config's model does not have: ['junk']" in capsys.readouterr().err
