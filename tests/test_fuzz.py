@@ -319,3 +319,35 @@ def _bound_equal(new, cfg):
             new.get("format") == cfg["format"]
     except (KeyError, TypeError, AttributeError):
         return False
+
+
+# ---------------------------------------------------------------------------------------------
+# training checkpoints through chainrule train --resume
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def unfinished(tmp_path_factory):
+    """A run whose training ended but whose model was never saved (as if killed then)."""
+    from unittest import mock
+    root = tmp_path_factory.mktemp("unfinished")
+    run = root / "run"
+    with mock.patch("chainrule.runs.save_model", side_effect=OSError("killed")):
+        assert main(["train", "--dataset", "blobs", "--samples", "80", "--epochs", "2",
+                     "--hidden", "4", "--quiet", "--out", str(run)]) == 1
+    assert (run / "checkpoint.npz").is_file() and not (run / "model.npz").exists()
+    return run
+
+
+@_settings(40)
+@given(ops=mutation)
+def test_fuzz_corrupt_checkpoint_through_resume(unfinished, ops):
+    good = (unfinished / "checkpoint.npz").read_bytes()
+    d = unfinished.parent / "resume_fuzz"
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(unfinished, d)
+    (d / "checkpoint.npz").write_bytes(_mutate(good, ops))
+    status, err = _command(["train", "--resume", str(d), "--quiet"])
+    if status == 1:           # refused: nothing of the run changed, no model claimed
+        assert not (d / "model.npz").exists()
+    else:
+        assert runs.load_run(str(d))[1] is not None
+    assert not [f for f in os.listdir(d) if f.startswith(".tmp-")]

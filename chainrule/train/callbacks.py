@@ -221,7 +221,9 @@ class ModelCheckpoint(_Monitor):
         self.verbose, self.best_epoch = int(verbose), None
 
     def on_train_begin(self, logs=None):
+        from ..utils.io import remove_temp_files
         os.makedirs(self.dirpath, exist_ok=True)
+        remove_temp_files(self.dirpath)         # left by a save that was killed midway
 
     def state_dict(self):
         return {"best": self.best, "best_epoch": self.best_epoch}
