@@ -14,7 +14,10 @@ loss that became NaN) print one ``chainrule: error:`` line on stderr and exit wi
 errors exit with status 2; an interrupted run (SIGINT, SIGTERM) saves a checkpoint and exits with
 130 or 143.
 
-To add an option, add it in the ``_add_*`` function of its command; ``build_parser`` calls them.
+To add an option, add it in the ``_add_*`` function of its command (``build_parser`` calls them);
+a new command is one ``_add_*`` function and one row in ``build_parser``.  Options of ``train`` are
+stored in the run's ``config.json``; ``--resume`` takes them from there, and refuses any other
+option given with it unless it is listed in ``cli_train.RESUME_OPTIONS``.
 """
 from __future__ import annotations
 

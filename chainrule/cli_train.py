@@ -18,7 +18,8 @@ OPTIMIZERS = {"sgd": ("SGD", 0.1), "adam": ("Adam", 1e-3), "adamw": ("AdamW", 1e
               "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 1e-2)}
 SCHEDULES = ("none", "step", "cosine", "onecycle", "exponential", "plateau")
 
-#: options that may be given together with --resume (they do not change the numbers)
+#: options that may be given together with --resume (they do not change the numbers); a new
+#: option of that kind (say, where to log) belongs here, one that changes the run does not
 RESUME_OPTIONS = {"resume", "quiet", "func", "command"}
 
 
@@ -84,8 +85,9 @@ def _load_mnist(ds, data_dir, seed, test_split):
 
 
 def _split(X, y, fraction, seed, option, what):
-    from . import datasets as ds
     import numpy as np
+
+    from . import datasets as ds
     n = len(y)
     n_test = int(np.ceil(fraction * n))        # as train_test_split counts them
     if not 0 < n_test < n:
@@ -159,6 +161,7 @@ def cmd_train(args, defaults):
     import numpy as np
 
     import chainrule as cr
+
     from . import train as T
     old_cfg = None
     if args.resume:
@@ -183,8 +186,10 @@ def cmd_train(args, defaults):
     spec = {"type": "mlp", "sizes": [int(Xtr.shape[1]), *args.hidden, n_classes],
             "activation": args.activation, "output_activation": out_act}
     n_params = runs.check_spec(spec, f"--hidden {' '.join(map(str, args.hidden))}")
-    _check_fits(n_params * 4 * 5 + args.batch_size * max(spec["sizes"]) * 4 * 8,
-                f"the model {' -> '.join(map(str, spec['sizes']))} ({n_params:,} parameters)")
+    batch = min(args.batch_size, len(Xtr))
+    _check_fits(n_params * 4 * 5 + batch * max(spec["sizes"]) * 4 * 8,
+                f"the model {' -> '.join(map(str, spec['sizes']))} ({n_params:,} parameters) "
+                f"with --batch-size {args.batch_size}")
     data_sha = _fingerprint(Xtr, ytr, Xval, yval)
     if old_cfg is not None and old_cfg.get("data_sha256") != data_sha:
         raise ValueError(f"--resume {args.resume!r}: the training data differ from those the "

@@ -235,7 +235,7 @@ def test_fuzz_csv_inputs(work, rows, ext):
     path = scratch / f"in{ext}"
     path.write_text("\n".join(sep.join(r) for r in rows))
     before = _listing(run)
-    status, err = _command(["predict", str(run), "--input", str(path)])
+    status, _err = _command(["predict", str(run), "--input", str(path)])
     if status == 0:           # only a table of 4 finite float32 values per row gets through
         text = [r for r in rows if any(f.strip() for f in r)]
         assert text and all(len([f for f in r if f.strip()]) in (0, 4) or sep == ","
@@ -345,7 +345,7 @@ def test_fuzz_corrupt_checkpoint_through_resume(unfinished, ops):
     shutil.rmtree(d, ignore_errors=True)
     shutil.copytree(unfinished, d)
     (d / "checkpoint.npz").write_bytes(_mutate(good, ops))
-    status, err = _command(["train", "--resume", str(d), "--quiet"])
+    status, _err = _command(["train", "--resume", str(d), "--quiet"])
     if status == 1:           # refused: nothing of the run changed, no model claimed
         assert not (d / "model.npz").exists()
     else:

@@ -47,7 +47,7 @@ def _kill_after_a_checkpoint(proc, ckpt, rng, sig, timeout=120):
         proc.communicate()
         return False
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=timeout)
+    _out, err = proc.communicate(timeout=timeout)
     if sig == signal.SIGTERM and proc.returncode == 128 + signal.SIGTERM:
         assert "interrupted by SIGTERM" in err and "--resume" in err, err
     return True
@@ -77,7 +77,7 @@ def test_killed_runs_resume_to_bit_identical_weights(tmp_path):
     assert sum(k for _, k, _ in log) >= 2, log        # the run really was interrupted
     if not (run / "metrics.json").is_file():
         proc = _start(["train", "--resume", str(run), "--quiet"], tmp_path)
-        out, err = proc.communicate(timeout=300)
+        _out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     a, b = cr.load(ref / "model.npz"), cr.load(run / "model.npz")
     for k in a["state_dict"]:
@@ -101,7 +101,7 @@ def test_sigint_and_sigterm_save_a_checkpoint(tmp_path, sig):
     while proc.poll() is None and not ckpt.is_file():
         time.sleep(0.01)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig, err
     assert f"interrupted by {sig.name}" in err and f"chainrule train --resume {run}" in err
     assert len([ln for ln in err.splitlines() if ln.strip()]) == 1

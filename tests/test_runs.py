@@ -39,8 +39,8 @@ def _edit_config(path, fn):
 
 
 @pytest.mark.parametrize("edit,match", [
-    (lambda c: c["model"].update(activation="tanh"), "model.activation: 'tanh' in config.json, "
-                                                      "'relu' in model.npz"),
+    (lambda c: c["model"].update(activation="tanh"), ("model.activation: 'tanh' in config.json, "
+                                                      "'relu' in model.npz")),
     (lambda c: c.update(loss="nll"), "disagrees"),
     (lambda c: c["options"].update(seed=5), "options.seed: 5 in config.json, 0 in model.npz"),
     (lambda c: c["model"].update(sizes=[64, 17, 10]), "declares shape"),
@@ -135,8 +135,8 @@ def test_broken_numbers_are_refused_by_the_parser(argv, match, capsys):
 
 
 @pytest.mark.parametrize("argv,match", [
-    (["--lr", "1e300", "--optimizer", "sgd"], "loss became nan in epoch 1, step 2; the last "
-                                              "finite loss was"),
+    (["--lr", "1e300", "--optimizer", "sgd"], ("loss became nan in epoch 1, step 2; the last "
+                                              "finite loss was")),
     (["--hidden", "1000000000"], "75,000,000,010 parameters, more than"),
     (["--dataset", "moons", "--samples", "1000000000000"], "--samples 1000000000000 needs"),
     (["--test-split", "0.999"], "after --test-split 0.999"),

@@ -31,7 +31,7 @@ def cli_check(run_dir, sample=20, batch=8, seed=0, out=None):
         $ chainrule check runs/digits-20260101-120000
     """
     from .. import Generator, Tensor
-    from ..runs import nonfinite_report, load_run, loss_and_targets
+    from ..runs import load_run, loss_and_targets, nonfinite_report
     from .gradcheck import check_model_gradients
     out = out or sys.stdout
     cfg, model = load_run(run_dir, allow_nonfinite=True)

@@ -17,4 +17,5 @@ from .state import BackupAndRestore, NonFiniteLossError, TrainingInterrupted
 
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "ProgressBar", "EarlyStopping",
            "ModelCheckpoint", "CSVLogger", "JSONLogger", "LRSchedulerCallback", "TerminateOnNaN",
-           "LambdaCallback", "BackupAndRestore", "TrainingInterrupted", "NonFiniteLossError", "Metric", "Accuracy", "TopKAccuracy", "get_metric", "plot_curves"]
+           "LambdaCallback", "BackupAndRestore", "TrainingInterrupted", "NonFiniteLossError",
+           "Metric", "Accuracy", "TopKAccuracy", "get_metric", "plot_curves"]
