@@ -183,3 +183,37 @@ def test_nonfinite_loss_stops_before_the_step(tmp_path):
     with pytest.raises(NonFiniteLossError, match="no finite loss before it|last finite"):
         fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), (Xn, y),
             epochs=1, verbose=0, shuffle=False, batch_size=90)
+
+
+def test_resume_with_and_without_batch_callbacks_keeps_epoch_metrics(tmp_path):
+    """A run killed on a terminal (live bar: per-batch sums) and resumed without one."""
+    from chainrule.train import LambdaCallback
+    X, y = _data()
+    ckpt = str(tmp_path / "c.npz")
+
+    def run(batch_hook, crash=0, resume=None):
+        cr.manual_seed(2)
+        model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        calls = []
+
+        def loss_fn(out, target):          # crashes at call ``crash`` (no batch hook needed)
+            calls.append(1)
+            if len(calls) == crash:
+                raise RuntimeError("crash")
+            return nn.functional.cross_entropy(out, target)
+
+        cbs = [LambdaCallback(on_batch_end=lambda b, logs: None) if batch_hook else
+               LambdaCallback(on_epoch_end=lambda e, logs: None)]
+        assert cbs[0].wants_batches == batch_hook
+        return fit(model, loss_fn, opt, (X, y), epochs=2, batch_size=10, verbose=0,
+                   callbacks=cbs, checkpoint=ckpt, checkpoint_every=2, resume=resume,
+                   generator=cr.Generator().manual_seed(2), metrics=("accuracy",))
+
+    ref = run(False).history
+    for first in (True, False):
+        with pytest.raises(RuntimeError):
+            run(first, crash=5)
+        assert cr.load(ckpt)["step"] == 4
+        hist = run(not first, resume=ckpt).history
+        assert hist["accuracy"] == ref["accuracy"] and hist["loss"] == ref["loss"]

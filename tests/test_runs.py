@@ -212,3 +212,18 @@ def test_model_file_entries_are_checked_before_reading(run, tmp_path, capsys):
     cr.save(obj, bad / "model.npz")
     assert main(["evaluate", str(bad)]) == 1
     assert "entries that the config's model does not have: ['junk']" in capsys.readouterr().err
+
+
+def test_csv_header_is_detected_honestly(tmp_path):
+    from chainrule.cli_inputs import read_inputs
+    p = tmp_path / "x.csv"
+    p.write_text("a,b,c\n1,2,3\n4,5,6\n")                     # words: a header
+    np.testing.assert_array_equal(read_inputs(str(p), 3), [[1, 2, 3], [4, 5, 6]])
+    p.write_text("1,2,3\n4,5,6\n")                             # numbers: data from line 1
+    assert read_inputs(str(p), 3).shape == (2, 3)
+    p.write_text("nan,2,3\n4,5,6\n")                           # nan is a number: row 0 is data
+    with pytest.raises(ValueError, match=r"1 row\(s\) hold NaN or Inf .*rows 0 "):
+        read_inputs(str(p), 3)
+    p.write_text("1e39,2,3\n")                                 # finite in float64, inf in float32
+    with pytest.raises(ValueError, match="too large for float32"):
+        read_inputs(str(p), 3)

@@ -352,9 +352,9 @@ def _epochs(run, model, loss_fn, optimizer, loader, val_loader, ms, epochs, ever
         if n == 0:
             raise ValueError("fit: train_data produced no batches (empty dataset, or "
                              "drop_last with fewer samples than batch_size)")
-        if outs:
+        if outs:    # (sums are zeros here unless a resumed epoch began with batch callbacks)
             o, t = np.concatenate(outs), np.concatenate(tgts)
-            sums = [m.batch_sum(o, t) for m in ms]
+            sums = [s + m.batch_sum(o, t) for s, m in zip(sums, ms)]
             outs = tgts = None
         logs = {"loss": total / n}
         logs.update({name: s / n for name, s in zip(names, sums)})
