@@ -217,3 +217,36 @@ def test_resume_with_and_without_batch_callbacks_keeps_epoch_metrics(tmp_path):
         assert cr.load(ckpt)["step"] == 4
         hist = run(not first, resume=ckpt).history
         assert hist["accuracy"] == ref["accuracy"] and hist["loss"] == ref["loss"]
+
+
+@pytest.mark.parametrize("opt_name,sched_name", [
+    ("SGD", "ReduceLROnPlateau"), ("RMSprop", "CosineAnnealingLR"), ("Adagrad", "ExponentialLR"),
+    ("AdamW", "StepLR"), ("SGD", "LinearLR")])
+def test_every_optimizer_and_schedule_resume_exactly(tmp_path, opt_name, sched_name):
+    X, y = _data()
+    ckpt = str(tmp_path / "c.npz")
+
+    def run(crash=0, resume=None):
+        cr.manual_seed(4)
+        model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))
+        kw = {"momentum": 0.9} if opt_name in ("SGD", "RMSprop") else {}
+        opt = getattr(optim, opt_name)(model.parameters(), lr=0.05, **kw)
+        S = lr_scheduler
+        sched = {"ReduceLROnPlateau": lambda: S.ReduceLROnPlateau(opt, patience=0, factor=0.5),
+                 "CosineAnnealingLR": lambda: S.CosineAnnealingLR(opt, T_max=4),
+                 "ExponentialLR": lambda: S.ExponentialLR(opt, gamma=0.9),
+                 "StepLR": lambda: S.StepLR(opt, step_size=1, gamma=0.5),
+                 "LinearLR": lambda: S.LinearLR(opt, start_factor=0.2,
+                                                total_iters=3)}[sched_name]()
+        fit(model, nn.CrossEntropyLoss(), opt, (X, y), epochs=4, batch_size=10, verbose=0,
+            scheduler=sched, callbacks=[_Crash(crash)], checkpoint=ckpt, checkpoint_every=4,
+            resume=resume, generator=cr.Generator().manual_seed(4))
+        return _weights(model), [g["lr"] for g in opt.param_groups]
+
+    ref, ref_lr = run()
+    with pytest.raises(RuntimeError):
+        run(crash=23)
+    out, lr = run(resume=ckpt)
+    assert lr == ref_lr
+    for k in ref:
+        np.testing.assert_array_equal(ref[k], out[k])
