@@ -250,3 +250,19 @@ def test_every_optimizer_and_schedule_resume_exactly(tmp_path, opt_name, sched_n
     assert lr == ref_lr
     for k in ref:
         np.testing.assert_array_equal(ref[k], out[k])
+
+
+def test_weights_that_became_nonfinite_stop_the_epoch():
+    X, y = _data()
+    model = nn.Linear(5, 3)
+
+    class Poison(Callback):                 # the last step leaves an Inf weight, loss finite
+        def on_batch_end(self, batch, logs=None):
+            if batch == len(X) // 30 - 1:
+                with cr.no_grad():
+                    model.weight[0, 0] = float("inf")
+
+    with pytest.raises(NonFiniteLossError, match="parameter 'weight' became non-finite in "
+                                                 "epoch 1"):
+        fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), (X, y),
+            epochs=2, batch_size=30, verbose=0, callbacks=[Poison()])

@@ -223,9 +223,9 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
         ``val_accuracy``, ``lr`` and ``time`` to per-epoch lists.
 
     Raises:
-        NonFiniteLossError: a batch loss (or the validation loss) is NaN or infinite (unless a
-            :class:`TerminateOnNaN` callback handles it); the step that would use it is not
-            taken and no checkpoint is written.
+        NonFiniteLossError: a batch loss (or the validation loss, or a weight at an epoch's
+            end) is NaN or infinite (unless a :class:`TerminateOnNaN` callback handles it); the
+            step that would use it is not taken and no checkpoint is written.
     """
     from .state import BackupAndRestore
     for cb in callbacks:
@@ -297,6 +297,15 @@ def _nonfinite(what, value, epoch, step, last, optimizer):
         "NaN/Inf, or clip the gradients")
 
 
+def _check_weights(model, epoch, step, last, optimizer):
+    """A finite loss can still come with a step that made the weights NaN or infinite."""
+    named = getattr(model, "named_parameters", None)
+    for name, p in (named() if named is not None else ()):
+        a = p._data
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            raise _nonfinite(f"parameter {name!r}", "non-finite", epoch, step, last, optimizer)
+
+
 def _epochs(run, model, loss_fn, optimizer, loader, val_loader, ms, epochs, every):
     """The epoch loop of :func:`fit` (from the resumed epoch and step, if any)."""
     from .callbacks import TerminateOnNaN
@@ -358,6 +367,8 @@ def _epochs(run, model, loss_fn, optimizer, loader, val_loader, ms, epochs, ever
             outs = tgts = None
         logs = {"loss": total / n}
         logs.update({name: s / n for name, s in zip(names, sums)})
+        if check:
+            _check_weights(model, epoch, b, last, optimizer)
         if val_loader is not None:
             val = evaluate(model, loss_fn, val_loader, ms)
             if check and "loss" in val and not math.isfinite(val["loss"]):
