@@ -2,7 +2,7 @@
 
 The data are the embedded 8x8 digits; a run is 5 epochs with a checkpoint every 7 steps.  Each
 round starts the run (or ``--resume``s it), waits until the run has written a new checkpoint,
-waits a random extra 0-0.6 s and kills it.  The finished weights must equal those of an
+waits a random extra 0-0.25 s and kills it.  The finished weights must equal those of an
 uninterrupted run with the same seed exactly, and history.csv must list each epoch once.
 """
 import os
@@ -42,7 +42,7 @@ def _kill_after_a_checkpoint(proc, ckpt, rng, sig, timeout=120):
     while proc.poll() is None and _mtime(ckpt) in (before, None) and \
             time.monotonic() - t0 < timeout:
         time.sleep(0.01)
-    time.sleep(rng.uniform(0.0, 0.6))
+    time.sleep(rng.uniform(0.0, 0.25))
     if proc.poll() is not None:
         proc.communicate()
         return False
