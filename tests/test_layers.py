@@ -121,9 +121,10 @@ LAYERS = [
     {"chainrule.autograd", "chainrule.ops", "chainrule.creation", "chainrule.serialization"},
     {"chainrule.nn", "chainrule.optim", "chainrule.utils", "chainrule.datasets",
      "chainrule.classic", "chainrule.models", "chainrule.distributed"},
+    {"chainrule.compiler"},
     {"chainrule.train", "chainrule.debug", "chainrule.viz", "chainrule.runs", "chainrule.onnx",
      "chainrule.utils.tensorboard"},
-    {"chainrule.compiler", "chainrule.sklearn"},
+    {"chainrule.sklearn"},
     {"chainrule.cli", "chainrule.cli_train", "chainrule.cli_inputs",
      "chainrule.distributed.launch"},
 ]
