@@ -11,9 +11,13 @@ from .dtypes import (bool, double, float, float16, float32, float64, get_default
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .random import Generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, is_tensor
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       randperm, tensor, zeros, zeros_like)
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,
+                       full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, tensor, zeros, zeros_like)
+from .devices import device, get_default_device, set_default_device
+from .compat import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+                     IntTensor, LongTensor, ShortTensor, Size)
+from . import accelerator, backends, cuda  # noqa: E402  (CPU-only answers, as torch without GPU)
 from .ops.elementwise import (abs, add, clamp, div, eq, exp, ge, gt, isfinite, isnan, le, log,
                               logical_and, logical_not, logical_or, lt, maximum, minimum, mul, ne,
                               neg, pow, relu, sigmoid, sign, sqrt, sub, tanh, where)

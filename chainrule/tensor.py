@@ -8,7 +8,9 @@ import numpy as np
 
 from .autograd import function as _fn
 from .autograd.function import STATE, _new
-from .dtypes import as_dtype, default_float, dtype_repr, infer_array
+from .compat import Size, dtype_of_type, format_tensor, type_name
+from .devices import CPU as _CPU, parse_to, placement
+from .dtypes import default_float, dtype_repr, infer_array
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
 
@@ -41,7 +43,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return self._data.shape
+        return Size(self._data.shape)
 
     @property
     def ndim(self):
@@ -61,14 +63,14 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return _CPU
 
     def dim(self):
         return self._data.ndim
 
     def size(self, dim=None):
         if dim is None:
-            return self._data.shape
+            return Size(self._data.shape)
         return self._data.shape[dim]
 
     def numel(self):
@@ -206,17 +208,21 @@ class Tensor:
         run_backward([self], [seed], retain_graph, create_graph)
 
     # -- conversions ---------------------------------------------------------------------------
-    def to(self, dtype=None, *args, **kwargs):
-        if isinstance(dtype, str) and dtype in ("cpu",):
-            return self
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None:
-            return self
+    def to(self, *args, **kwargs):
+        """This tensor as ``dtype`` and/or on ``device`` (as ``torch.Tensor.to``): ``to(dtype)``,
+        ``to(device)``, ``to(device, dtype)``, ``to(other)``; ``self`` when nothing changes."""
+        dtype, copy = parse_to(args, kwargs)
+        if dtype is None or dtype == self._data.dtype:
+            return self.clone() if copy else self
         from .ops.elementwise import cast
-        return cast(self, as_dtype(dtype))
+        return cast(self, dtype)
 
-    def type(self, dtype):
-        return self.to(dtype)
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, the type's name (``'chainrule.FloatTensor'``); else ``to(dtype)``,
+        where ``dtype`` may also be a legacy type or its name (``'torch.DoubleTensor'``)."""
+        if dtype is None:
+            return type_name(self._data.dtype)
+        return self.to(dtype_of_type(dtype))
 
     def type_as(self, other):
         return self.to(other.dtype)
@@ -241,6 +247,25 @@ class Tensor:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises: chainrule has no CUDA device (the error lists the devices that exist)."""
+        placement("cuda" if device is None else device, "Tensor.cuda()")
+
+    def __format__(self, spec):
+        return format_tensor(self, spec)
+
+    def __dlpack__(self, *args, **kwargs):
+        """Export the array through DLPack, zero-copy (``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)``)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use "
+                               "tensor.detach()")
+        _fn.taint("DLPack export")
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
 
     def contiguous(self):
         return self
