@@ -16,7 +16,7 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
                        randn_like, randperm, tensor, zeros, zeros_like)
 from .devices import device, get_default_device, set_default_device
 from .compat import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
-                     IntTensor, LongTensor, ShortTensor, Size)
+                     IntTensor, LongTensor, ShortTensor, Size, equal)
 from . import accelerator, backends, cuda  # noqa: E402  (CPU-only answers, as torch without GPU)
 from .ops.elementwise import (abs, add, clamp, div, eq, exp, ge, gt, isfinite, isnan, le, log,
                               logical_and, logical_not, logical_or, lt, maximum, minimum, mul, ne,

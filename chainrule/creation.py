@@ -10,7 +10,11 @@ from .devices import placement as _place
 from .tensor import Tensor
 
 
-def _size(size):
+def _size(size, keyword=None, where="this factory"):
+    if keyword is not None:   # zeros(size=(2, 3)), as in PyTorch
+        if size:
+            raise TypeError(f"{where}() got sizes both positionally and as size=")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
@@ -79,19 +83,19 @@ def _float(dtype):
     return as_dtype(dtype) if dtype is not None else get_default_dtype()
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     _place(device, "zeros")
-    return _finish(np.zeros(_size(size), dtype=_float(dtype)), requires_grad)
+    return _finish(np.zeros(_size(sizes, size, "zeros"), dtype=_float(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     _place(device, "ones")
-    return _finish(np.ones(_size(size), dtype=_float(dtype)), requires_grad)
+    return _finish(np.ones(_size(sizes, size, "ones"), dtype=_float(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     _place(device, "empty")
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    return zeros(*sizes, size=size, dtype=dtype, requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -123,17 +127,17 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, generator=None, device=None, requires_grad=False):
+def randn(*sizes, size=None, dtype=None, generator=None, device=None, requires_grad=False):
     _place(device, "randn")
     _taint("randn() (random numbers drawn outside an op)")
-    arr = get_rng(generator).standard_normal(_size(size), dtype=np.float64)
+    arr = get_rng(generator).standard_normal(_size(sizes, size, "randn"), dtype=np.float64)
     return _finish(arr.astype(_float(dtype)), requires_grad)
 
 
-def rand(*size, dtype=None, generator=None, device=None, requires_grad=False):
+def rand(*sizes, size=None, dtype=None, generator=None, device=None, requires_grad=False):
     _place(device, "rand")
     _taint("rand() (random numbers drawn outside an op)")
-    arr = get_rng(generator).random(_size(size))
+    arr = get_rng(generator).random(_size(sizes, size, "rand"))
     return _finish(arr.astype(_float(dtype)), requires_grad)
 
 
