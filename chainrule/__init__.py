@@ -27,6 +27,15 @@ from .ops.movement import (broadcast_to, cat, chunk, concat, expand, flatten, pe
                            split, squeeze, stack, transpose, unsqueeze)
 from .ops.reduce import (all, amax, any, argmax, argmin, log_softmax, logsumexp, max, mean, min,
                          softmax, std, sum, var)
+from .ops.api_math import (amax, amin, bmm, diag, exp2, lerp, log2, log10, logaddexp, mm,  # noqa: E402
+                           mv, nan_to_num, norm, rsqrt, square, t, tril, triu)
+from .ops.api_math import reciprocal  # noqa: E402
+from .ops.api_index import (argsort, flip, gather, index_select, meshgrid, roll,  # noqa: E402
+                            scatter, scatter_add, sort, tensor_split, tile, topk, unbind)
+from .ops.api_misc import (allclose, bernoulli, bincount, isclose, isinf, isneginf,  # noqa: E402
+                           isposinf, multinomial, normal, unique)
+from .ops import api_methods as _api_methods  # noqa: E402,F401  (their Tensor methods)
+from . import linalg  # noqa: E402
 from . import autograd  # noqa: E402
 from .autograd.capture import compile  # noqa: E402,A004  (cr.compile, as torch.compile)
 

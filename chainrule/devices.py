@@ -163,6 +163,9 @@ def parse_to(args, kwargs, where="Tensor.to"):
         dtype = other.dtype
     elif args and _is_device_like(args[0]) and not (isinstance(args[0], str)
                                                     and args[0] in _DTYPE_NAMES):
+        if isinstance(args[0], str) and args[0].partition(":")[0] not in _KNOWN:
+            raise TypeError(f"{where}({args[0]!r}): not a dtype (such as 'float64') nor a "
+                            f"device (devices that exist: {', '.join(_AVAILABLE)})")
         dev = args.pop(0)
     if args:
         if dtype is not None:

@@ -83,7 +83,8 @@ class Tensor:
 
     def item(self):
         if self._data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise ValueError(f"item() needs a tensor with one element, got shape "
+                             f"{self._data.shape}")
         _fn.taint("item()")
         return self._data.item()
 
@@ -116,7 +117,8 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of a Tensor with shape {self.shape} is ambiguous")
+            raise RuntimeError(f"Boolean value of a Tensor with shape {self._data.shape} is "
+                               "ambiguous")
         _fn.taint("bool() of a tensor (Python control flow on a value)")
         return bool(self._data.item())
 
@@ -189,13 +191,14 @@ class Tensor:
         if gradient is None:
             if self._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
-                                   f"tensor has shape {self.shape}: pass gradient= of that shape")
+                                   f"tensor has shape {self._data.shape}: pass gradient= of that "
+                                   "shape")
             seed = np.ones(self._data.shape, self._data.dtype)
         else:
             seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
             if seed.shape != self._data.shape:
                 raise RuntimeError(f"gradient has shape {seed.shape} but the tensor has shape "
-                                   f"{self.shape}")
+                                   f"{self._data.shape}")
             seed = seed.astype(self._data.dtype, copy=False)
         if create_graph:
             seed = _new(seed, False, None) if not isinstance(gradient, Tensor) else gradient
@@ -363,7 +366,7 @@ class Tensor:
             self._data[...] = np.broadcast_to(src, self._data.shape)
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {src.shape} can't be broadcast to the "
-                               f"destination shape {self.shape}") from None
+                               f"destination shape {self._data.shape}") from None
         self._version += 1
         return self
 

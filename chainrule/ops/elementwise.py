@@ -587,8 +587,8 @@ def where(condition, input, other):  # noqa: A002
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise RuntimeError(f"where: shapes condition {cond.shape}, input {tuple(a.shape)} and "
-                           f"other {tuple(b.shape)} can't be broadcast together") from None
+        raise RuntimeError(f"where: shapes condition {tuple(cond.shape)}, input "
+                           f"{tuple(a.shape)} and other {tuple(b.shape)} can't be broadcast together") from None
     return Where.apply(a, b, cond=cond)
 
 
