@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 __all__ = ["Size", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
-           "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "Variable", "equal", "type_name",
+           "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "Variable", "type_name",
            "dtype_of_type", "format_tensor"]
 
 
@@ -134,17 +134,6 @@ def Variable(data, requires_grad=False, volatile=False):   # noqa: N802  (torch.
     if requires_grad:
         out.requires_grad_(True)
     return out
-
-
-def equal(input, other):   # noqa: A002  (torch's argument names)
-    """``True`` when both tensors have the same shape and the same elements (as ``torch.equal``);
-    a plain bool, never part of a graph."""
-    from .tensor import Tensor
-    for name, t in (("input", input), ("other", other)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"equal(): argument '{name}' must be a Tensor, got "
-                            f"{type(t).__name__}")
-    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
 
 
 def format_tensor(t, spec):

@@ -112,7 +112,7 @@ def _view(storage, offset, size, stride, what, dtype=None):
 
 
 def _tensor(array, requires_grad=False):
-    from .autograd.function import _new
+    from .tensor import _new
     t = _new(array, False, None)
     if requires_grad:
         t.requires_grad_(True)

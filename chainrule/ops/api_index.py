@@ -10,8 +10,8 @@ import collections
 
 import numpy as np
 
-from ..autograd.function import _new
-from ..tensor import Tensor
+from ..autograd.op import export
+from ..tensor import Tensor, _new
 from .movement import IndexAdd, cat, expand, getitem, index_put, reshape
 
 __all__ = ["flip", "roll", "repeat", "tile", "tensor_split", "unbind", "meshgrid",
@@ -47,6 +47,7 @@ def _index_array(index, fn):
     return index._data
 
 
+@export(method=True)
 def flip(input, dims):   # noqa: A002  (PyTorch's argument names throughout)
     """Reverse the order along each of ``dims`` (as ``torch.flip``)."""
     x = _tensor(input, "flip")
@@ -57,6 +58,7 @@ def flip(input, dims):   # noqa: A002  (PyTorch's argument names throughout)
     return getitem(x, tuple(key)) if x.ndim else x.clone()
 
 
+@export(method=True)
 def roll(input, shifts, dims=None):   # noqa: A002
     """Shift elements along ``dims`` cyclically (flattened when ``dims`` is None), as
     ``torch.roll``."""
@@ -79,6 +81,7 @@ def roll(input, shifts, dims=None):   # noqa: A002
     return x
 
 
+@export(method=True, function=False)
 def repeat(input, *sizes):   # noqa: A002
     """Tile ``input`` ``sizes[i]`` times along dim i (as ``Tensor.repeat``; ``sizes`` may have
     more entries than ``input`` has dims, adding leading dims)."""
@@ -94,6 +97,7 @@ def repeat(input, *sizes):   # noqa: A002
     return reshape(y, *[r * n for r, n in zip(sizes, shape)])
 
 
+@export(method=True)
 def tile(input, dims):   # noqa: A002
     """``repeat`` with ``dims`` padded by leading ones to ``input``'s rank (as ``torch.tile``)."""
     x = _tensor(input, "tile")
@@ -101,6 +105,7 @@ def tile(input, dims):   # noqa: A002
     return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
 
 
+@export(method=True)
 def tensor_split(input, indices_or_sections, dim=0):   # noqa: A002
     """Split into ``n`` nearly equal parts (the first ``size % n`` one longer) or at the given
     indices (as ``torch.tensor_split``); the parts are views into ``input``'s graph."""
@@ -124,6 +129,7 @@ def tensor_split(input, indices_or_sections, dim=0):   # noqa: A002
                  for a, b in zip(edges[:-1], edges[1:]))
 
 
+@export(method=True)
 def unbind(input, dim=0):   # noqa: A002
     """The slices along ``dim``, as a tuple of tensors with that dim removed (``torch.unbind``)."""
     x = _tensor(input, "unbind")
@@ -131,6 +137,7 @@ def unbind(input, dim=0):   # noqa: A002
     return tuple(getitem(x, _along(x.ndim, d, i)) for i in range(x.shape[d]))
 
 
+@export
 def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-d tensors (as ``torch.meshgrid``; ``indexing='ij'`` is
     PyTorch's default, ``'xy'`` swaps the first two dims as NumPy's default does)."""
@@ -156,6 +163,7 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(out)
 
 
+@export(method=True)
 def index_select(input, dim, index):   # noqa: A002
     """The entries of ``input`` at positions ``index`` (1-d) along ``dim`` (as
     ``torch.index_select``)."""
@@ -186,6 +194,7 @@ def _check_gather(x, idx, d, fn):
         raise IndexError(f"{fn}: index out of range for dim {d} of size {n}")
 
 
+@export(method=True)
 def gather(input, dim, index):   # noqa: A002
     """``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` and so on (as ``torch.gather``)."""
     x = _tensor(input, "gather")
@@ -204,6 +213,7 @@ def _scatter_src(src, idx, like, fn):
     return _new(np.full(idx.shape, src, dtype=like.dtype), False, None)
 
 
+@export(method=True)
 def scatter(input, dim, index, src=None, value=None):   # noqa: A002
     """``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``
     (as ``torch.scatter``; with repeated indices one of the writes wins)."""
@@ -217,6 +227,7 @@ def scatter(input, dim, index, src=None, value=None):   # noqa: A002
                                                     "scatter"))
 
 
+@export(method=True)
 def scatter_add(input, dim, index, src):   # noqa: A002
     """``input`` with ``src`` added at ``index`` along ``dim``; repeated indices add up (as
     ``torch.scatter_add``)."""
@@ -236,6 +247,7 @@ def _argsort(a, axis, descending):
     return a.shape[axis] - 1 - np.flip(r, axis)
 
 
+@export(method=True)
 def argsort(input, dim=-1, descending=False, stable=False):   # noqa: A002
     """The indices that sort ``input`` along ``dim`` (as ``torch.argsort``; ties keep their
     order, NaN sorts as the largest value)."""
@@ -246,6 +258,7 @@ def argsort(input, dim=-1, descending=False, stable=False):   # noqa: A002
     return _new(_argsort(x._data, d, descending).astype(np.int64), False, None)
 
 
+@export(method=True)
 def sort(input, dim=-1, descending=False, stable=False):   # noqa: A002
     """``(values, indices)`` sorted along ``dim`` (as ``torch.sort``); the values carry the
     gradient back to where each came from."""
@@ -256,6 +269,7 @@ def sort(input, dim=-1, descending=False, stable=False):   # noqa: A002
     return SortResult(gather(x, dim, idx), idx)
 
 
+@export(method=True)
 def topk(input, k, dim=-1, largest=True, sorted=True):   # noqa: A002
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices (``torch.topk``)."""
     x = _tensor(input, "topk")

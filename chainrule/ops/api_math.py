@@ -1,5 +1,5 @@
 """PyTorch's tensor math that composes from existing primitives: ``t``, ``mm``/``bmm``/``mv``,
-``square``, ``rsqrt``, ``log2``/``log10``/``exp2``, ``lerp``, ``logaddexp``, ``nan_to_num``,
+``rsqrt``, ``log2``/``log10``/``exp2``, ``lerp``, ``logaddexp``, ``nan_to_num``,
 ``tril``/``triu``/``diag``, ``amax``/``amin`` over several dims and the norms.
 
 No function here writes a derivative: each is built from primitives (matmul, where, sum, sqrt,
@@ -14,16 +14,18 @@ import math
 
 import numpy as np
 
+from ..autograd.op import export
 from ..tensor import Tensor
+from .compare import maximum, where
 from .elementwise import abs as _abs
-from .elementwise import exp, log, maximum, mul, sqrt, where
+from .elementwise import exp, log, sqrt
 from .linalg import matmul
 from .movement import permute, reshape, transpose
 from .reduce import amax as _amax1
 from .reduce import sum as _sum
 
-__all__ = ["t", "mm", "bmm", "mv", "square", "rsqrt", "reciprocal", "log2", "log10", "exp2",
-           "lerp", "logaddexp", "nan_to_num", "tril", "triu", "diag", "amax", "amin", "norm",
+__all__ = ["t", "mm", "bmm", "mv", "rsqrt", "log2", "log10", "exp2",
+           "lerp", "logaddexp", "nan_to_num", "tril", "triu", "diag", "amax_dims", "amin", "norm",
            "vector_norm", "matrix_norm", "linalg_norm"]
 
 
@@ -33,6 +35,7 @@ def _tensor(x, fn, arg="input"):
     return x
 
 
+@export(method=True)
 def t(input):   # noqa: A002  (PyTorch's argument names throughout)
     """Transpose of a matrix; 0-d and 1-d tensors come back as they are (as ``torch.t``)."""
     _tensor(input, "t")
@@ -50,6 +53,7 @@ def _check_mat(fn, a, b, na, nb, what):
                            f"{tuple(b.shape)}")
 
 
+@export(method=True)
 def mm(input, mat2):   # noqa: A002
     """Matrix product of two 2-d tensors (as ``torch.mm``; no broadcasting)."""
     _check_mat("mm", input, mat2, 2, 2, "two 2-D matrices")
@@ -60,6 +64,7 @@ def mm(input, mat2):   # noqa: A002
     return matmul(input, mat2)
 
 
+@export(method=True)
 def bmm(input, mat2):   # noqa: A002
     """Batched matrix product of (b, n, m) and (b, m, p) tensors (as ``torch.bmm``)."""
     _check_mat("bmm", input, mat2, 3, 3, "two 3-D tensors (batch, n, m) and (batch, m, p)")
@@ -69,6 +74,7 @@ def bmm(input, mat2):   # noqa: A002
     return matmul(input, mat2)
 
 
+@export(method=True)
 def mv(input, vec):   # noqa: A002
     """Matrix-vector product of an (n, m) matrix and an (m,) vector (as ``torch.mv``)."""
     _check_mat("mv", input, vec, 2, 1, "a 2-D matrix and a 1-D vector")
@@ -78,31 +84,25 @@ def mv(input, vec):   # noqa: A002
     return matmul(input, vec)
 
 
-def square(input):   # noqa: A002
-    """``input * input`` (as ``torch.square``)."""
-    return mul(_tensor(input, "square"), input)
-
-
-def reciprocal(input):   # noqa: A002
-    """``1 / input``; integer inputs give float results (as ``torch.reciprocal``)."""
-    return 1.0 / _tensor(input, "reciprocal")
-
-
+@export(method=True)
 def rsqrt(input):   # noqa: A002
     """``1 / sqrt(input)`` (as ``torch.rsqrt``)."""
     return 1.0 / sqrt(_tensor(input, "rsqrt"))
 
 
+@export(method=True)
 def log2(input):   # noqa: A002
     """Base-2 logarithm (as ``torch.log2``)."""
     return log(_tensor(input, "log2")) * (1.0 / math.log(2.0))
 
 
+@export(method=True)
 def log10(input):   # noqa: A002
     """Base-10 logarithm (as ``torch.log10``)."""
     return log(_tensor(input, "log10")) * (1.0 / math.log(10.0))
 
 
+@export(method=True)
 def exp2(input):   # noqa: A002
     """``2 ** input`` (as ``torch.exp2``)."""
     x = _tensor(input, "exp2")
@@ -111,12 +111,14 @@ def exp2(input):   # noqa: A002
     return 2.0 ** x
 
 
+@export(method=True)
 def lerp(input, end, weight):   # noqa: A002
     """``input + weight * (end - input)`` (as ``torch.lerp``); ``weight`` a number or tensor."""
     _tensor(input, "lerp")
     return input + weight * (end - input)
 
 
+@export(method=True)
 def logaddexp(input, other):   # noqa: A002
     """``log(exp(input) + exp(other))`` without overflow (as ``torch.logaddexp``)."""
     _tensor(input, "logaddexp")
@@ -125,6 +127,7 @@ def logaddexp(input, other):   # noqa: A002
     return m + log(exp(input - m) + exp(other - m))
 
 
+@export(method=True)
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):   # noqa: A002
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's
     largest and smallest finite values), as ``torch.nan_to_num``; the gradient passes where the
@@ -152,16 +155,19 @@ def _tri(input, diagonal, fn, lower):
     return where(Tensor(keep), x, 0)
 
 
+@export(method=True)
 def tril(input, diagonal=0):   # noqa: A002
     """The lower triangle of the last two dims, the rest zero (as ``torch.tril``)."""
     return _tri(input, diagonal, "tril", True)
 
 
+@export(method=True)
 def triu(input, diagonal=0):   # noqa: A002
     """The upper triangle of the last two dims, the rest zero (as ``torch.triu``)."""
     return _tri(input, diagonal, "triu", False)
 
 
+@export(method=True)
 def diag(input, diagonal=0):   # noqa: A002
     """1-d ``input``: the square matrix with it on diagonal ``diagonal``; 2-d: that diagonal as a
     vector (as ``torch.diag``)."""
@@ -209,19 +215,22 @@ def _over(x, dim, keepdim, fn, reduce1):
     return y
 
 
-def amax(input, dim=(), keepdim=False):   # noqa: A002
+def amax_dims(input, dim=(), keepdim=False):   # noqa: A002
     """Largest value over ``dim`` (an int or a tuple; all dims when empty), ties share the
-    gradient evenly (as ``torch.amax``)."""
+    gradient evenly (``torch.amax`` over several dims; ``cr.amax`` hands those here)."""
     x = _tensor(input, "amax")
     dim = None if dim == () or dim == [] else dim
     if dim is None and not keepdim:
         return _amax1(x)
+    if isinstance(dim, (int, np.integer)):
+        return _amax1(x, dim, keepdim)
     return _over(x, dim, keepdim, "amax", lambda y, d, k: _amax1(y, d, k))
 
 
+@export(method=True)
 def amin(input, dim=(), keepdim=False):   # noqa: A002
     """Smallest value over ``dim`` (an int or a tuple), as ``torch.amin``."""
-    return -amax(-_tensor(input, "amin"), dim, keepdim)
+    return -amax_dims(-_tensor(input, "amin"), dim, keepdim)
 
 
 def _safe_root(s, p):
@@ -247,7 +256,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):   # noqa: A002
     a = _abs(x)
     dims = None if dim is None else _dims(dim, x.ndim, "vector_norm")
     if ord == math.inf:
-        return amax(a, () if dims is None else dims, keepdim)
+        return amax_dims(a, () if dims is None else dims, keepdim)
     if ord == -math.inf:
         return amin(a, () if dims is None else dims, keepdim)
     if ord == 0:
@@ -273,7 +282,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):   # noqa
     if ord in (1, -1, math.inf, -math.inf):
         inner, outer = (r, c) if ord in (1, -1) else (c, r)
         s = _sum(_abs(A if dtype is None else A.to(dtype)), inner, True)
-        red = amax if ord > 0 else amin
+        red = amax_dims if ord > 0 else amin
         out = red(s, outer, True)
         return out if keepdim else reshape(out, *[n for i, n in enumerate(A.shape)
                                                    if i not in (r, c)])
@@ -294,6 +303,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, dtype=None):   # noqa: N80
     return vector_norm(A, ord, dim, keepdim, dtype)
 
 
+@export(method=True)
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):   # noqa: A002
     """``torch.norm``: ``p='fro'`` (default) or 2 is the 2-norm over ``dim`` (all elements
     when ``None``), a number ``p`` the p-norm, ``inf``/``-inf`` the largest/smallest ``|x|``."""

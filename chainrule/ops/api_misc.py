@@ -1,5 +1,5 @@
 """PyTorch functions that are predicates, counts or random draws: ``isclose``, ``allclose``,
-``isinf``/``isposinf``/``isneginf``, ``unique``, ``bincount``, ``normal``, ``bernoulli``,
+``isposinf``/``isneginf``, ``unique``, ``bincount``, ``normal``, ``bernoulli``,
 ``multinomial``.
 
 Only ``normal`` carries a gradient (to its ``mean`` and ``std`` tensors, as PyTorch's does: the
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import _new
-from ..autograd.function import taint as _taint
+from ..autograd.op import export
 from ..dtypes import as_dtype, get_default_dtype
+from ..graph.modes import taint as _taint
 from ..random import get_rng
-from ..tensor import Tensor
+from ..tensor import Tensor, _new
 
-__all__ = ["isclose", "allclose", "isinf", "isposinf", "isneginf", "unique", "bincount",
+__all__ = ["equal", "isclose", "allclose", "isposinf", "isneginf", "unique", "bincount",
            "normal", "bernoulli", "multinomial"]
 
 
@@ -30,6 +30,17 @@ def _arr(x):
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
+@export(method=True)
+def equal(input, other):   # noqa: A002
+    """``True`` when both tensors have the same shape and the same elements (a Python bool, as
+    ``torch.equal``)."""
+    _tensor(input, "equal")
+    _tensor(other, "equal", "other")
+    _taint("equal() (a value read into Python)")
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
+@export(method=True)
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):   # noqa: A002
     """``|input - other| <= atol + rtol * |other|`` elementwise (as ``torch.isclose``)."""
     _tensor(input, "isclose")
@@ -37,6 +48,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):   # noqa: A0
                            equal_nan=equal_nan), False, None)
 
 
+@export(method=True)
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):   # noqa: A002
     """Whether every element is close (a Python bool, as ``torch.allclose``)."""
     _tensor(input, "allclose")
@@ -45,19 +57,17 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):   # noqa: A
                             equal_nan=equal_nan))
 
 
-def isinf(input):   # noqa: A002
-    """Where ``input`` is +inf or -inf (as ``torch.isinf``)."""
-    return _new(np.isinf(_tensor(input, "isinf")._data), False, None)
-
-
+@export(method=True)
 def isposinf(input):   # noqa: A002
     return _new(np.isposinf(_tensor(input, "isposinf")._data), False, None)
 
 
+@export(method=True)
 def isneginf(input):   # noqa: A002
     return _new(np.isneginf(_tensor(input, "isneginf")._data), False, None)
 
 
+@export(method=True)
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     """The distinct values, sorted (as ``torch.unique``); with ``return_inverse`` / ``
     return_counts`` also each element's position in them and how often each occurs."""
@@ -77,6 +87,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@export(method=True)
 def bincount(input, weights=None, minlength=0):   # noqa: A002
     """How often each value 0..max occurs in a 1-d non-negative integer tensor, or the sum of
     ``weights`` per value (as ``torch.bincount``)."""
@@ -94,6 +105,7 @@ def bincount(input, weights=None, minlength=0):   # noqa: A002
     return _new(out.astype(kind), False, None)
 
 
+@export
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
            requires_grad=False):
     """Normal samples (as ``torch.normal``): ``normal(mean, std, size)`` with numbers, or
@@ -124,6 +136,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return mean + std * eps
 
 
+@export(method=True)
 def bernoulli(input, p=None, *, generator=None):   # noqa: A002
     """0/1 draws with probability ``input`` (or the number ``p``), in ``input``'s dtype
     (as ``torch.bernoulli``)."""
@@ -136,6 +149,7 @@ def bernoulli(input, p=None, *, generator=None):   # noqa: A002
     return _new(draw.astype(x.dtype), False, None)
 
 
+@export(method=True)
 def multinomial(input, num_samples, replacement=False, *, generator=None):   # noqa: A002
     """Draw ``num_samples`` category indices per row, with probabilities proportional to
     ``input``'s (non-negative) weights (as ``torch.multinomial``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
-from ..autograd.function import replayable
+from ..graph.modes import replayable
 from .lr_scheduler import LRScheduler, _lrs
 from .optimizer import Optimizer
 

@@ -18,7 +18,7 @@ import types
 from bisect import bisect_right
 from collections import Counter
 
-from ..autograd.function import replayable
+from ..graph.modes import replayable
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",

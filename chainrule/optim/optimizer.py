@@ -12,7 +12,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..autograd.function import _new, enable_grad, replayable
+from ..tensor import _new
+from ..graph.modes import enable_grad, replayable
 from ..tensor import Tensor
 from ._flat import _layout_view
 
