@@ -1,6 +1,6 @@
 """Table rows for the elementwise math primitives of issue 15 (chainrule/ops/mathops.py): tan and
 the inverse trigonometric/hyperbolic functions, erfc, erfinv, atan2, hypot, fmod, remainder, the
-rounding family, cumsum and cumprod.  gradcheck + gradgradcheck in float64, values and gradients
+rounding family, cumsum, cumprod and einsum; and ``out=``.  gradcheck + gradgradcheck in float64, values and gradients
 against PyTorch at rtol 1e-7, float32 stays float32, bad inputs.
 
 The ops are written against the op protocol v2 (chainrule/autograd/op.py); on a tree without it
@@ -52,6 +52,17 @@ ROWS = [
     Row("cumsum_neg", lambda m, a: a.cumsum(dim=-1), [((3, 4),)]),
     Row("cumsum_dim0", lambda m, a: m.cumsum(a, 0), [((5,),)]),
     Row("cumprod", lambda m, a: m.cumprod(a, 1), [((3, 4),), ((2, 3, 2),)], "positive"),
+    # einsum: one primitive per operand count; the gradient is again an einsum
+    Row("einsum_mm", lambda m, a, b: m.einsum("ij,jk->ik", a, b), [((2, 3), (3, 4))]),
+    Row("einsum_bmm", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), [((2, 2, 3), (2, 3, 2))]),
+    Row("einsum_outer", lambda m, a, b: m.einsum("i,j->ij", a, b), [((3,), (4,))]),
+    Row("einsum_implicit", lambda m, a, b: m.einsum("ij,j", a, b), [((3, 4), (4,))]),
+    Row("einsum_sum_alone", lambda m, a, b: m.einsum("ij,k->ik", a, b), [((2, 3), (4,))]),
+    Row("einsum_rowdot", lambda m, a, b: m.einsum("ij,ij->i", a, b), [((3, 4), (3, 4))]),
+    Row("einsum_one", lambda m, a: m.einsum("ijk->ki", a), [((2, 3, 2),)]),
+    Row("einsum_three", lambda m, a, b, c: m.einsum("ij,jk,kl->il", a, b, c),
+        [((2, 3), (3, 4), (4, 2))]),
+    Row("einsum_list", lambda m, a, b: m.einsum("ij,kj->ik", [a, b]), [((2, 3), (4, 3))]),
 ]
 
 CASES = cases(ROWS)
@@ -113,6 +124,14 @@ BAD = [
     (lambda: cr.fmod(cr.tensor([3]), 0), RuntimeError, "ZeroDivisionError"),
     (lambda: cr.tan([0.5]), TypeError, "must be a Tensor"),
     (lambda: cr.frac(cr.tensor([1, 2])), RuntimeError, "floating point"),
+    (lambda: cr.einsum("...ij,jk", cr.ones(2, 3), cr.ones(3, 2)), NotImplementedError,
+     "ellipsis"),
+    (lambda: cr.einsum("ii->i", cr.ones(2, 2)), NotImplementedError, "repeated"),
+    (lambda: cr.einsum("ij,jk->ik", cr.ones(2, 3)), ValueError, "2 operand subscripts"),
+    (lambda: cr.einsum("ijk,jk->ik", cr.ones(2, 3), cr.ones(3, 2)), RuntimeError,
+     "name 3 dims but the operand has shape"),
+    (lambda: cr.einsum("ij,jk", cr.ones(2, 3), cr.ones(3, 2, dtype=cr.float64)), RuntimeError,
+     "different dtypes"),
 ]
 
 
@@ -128,3 +147,25 @@ def test_cumprod_with_a_zero_refuses_its_gradient():
     assert y.tolist() == [2.0, 0.0, 0.0]
     with pytest.raises(NotImplementedError, match="contains zeros"):
         y.sum().backward()
+
+
+def test_out_argument():
+    a = cr.arange(6.0).reshape(2, 3)
+    out = cr.empty(2, 2)
+    assert cr.matmul(a, a.t(), out=out) is out
+    np.testing.assert_array_equal(out.numpy(), (a.numpy() @ a.numpy().T))
+    small = cr.zeros(1)
+    cr.add(a, 1, out=small)                      # resized, as PyTorch does
+    assert small.shape == (2, 3) and small[1, 2].item() == 6.0
+    cr.sin(a, out=small)
+    np.testing.assert_allclose(small.numpy(), np.sin(a.numpy()), rtol=1e-6)
+    i = cr.zeros(2, 3, dtype=cr.int64)
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        cr.mul(a, 2.0, out=i)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        cr.mul(cr.ones(2, requires_grad=True), 2.0, out=cr.zeros(2))
+    with cr.no_grad():
+        cr.mul(cr.ones(2, requires_grad=True), 2.0, out=out)
+    assert out.tolist() == [2.0, 2.0]
+    with pytest.raises(TypeError, match="argument 'out' must be a Tensor"):
+        cr.exp(a, out=[0.0])

@@ -27,11 +27,8 @@ SCRIPTS = sorted(f for f in os.listdir(os.path.join(HERE, "scripts")) if f.endsw
 
 # script -> why it cannot agree yet (strict: an unexpected pass fails, so the mark gets removed)
 MISSING = {
-    "poly_tensors.py": "torch.sin (the elementwise math family arrives with the op protocol)",
-    "tensor_api.py": "torch.sin, Tensor.mm/t(), norm, torch.normal, out=, input=/other= keywords "
-                     "and the rest of issue 15's item 2",
     "tensor_reprs.py": "dtypes print as NumPy's (float32, not torch.float32) and tensor reprs "
-                       "differ (grad_fn, requires_grad)",
+                       "differ (number layout, grad_fn names)",
 }
 # script -> (rtol, atol) where the default does not fit
 TOLERANCE = {"poly_tensors.py": (1e-3, 1e-4), "custom_function.py": (1e-3, 1e-6)}
