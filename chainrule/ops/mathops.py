@@ -1,11 +1,9 @@
-"""The rest of PyTorch's elementwise math family and the cumulative ops, as primitives:
-tan and the inverse trigonometric / hyperbolic functions, erfc, erfinv, atan2, hypot, the
-rounding family (floor, ceil, round, trunc, frac), fmod, remainder, cumsum and cumprod.
+"""More of PyTorch's elementwise math family as primitives: tan and the inverse trigonometric /
+hyperbolic functions, erfc, erfinv, atan2 and hypot (rounding and remainders are in
+``rounding.py``, running sums and products in ``cumulative.py``).
 
 Each op is one class (forward and backward side by side) and one exported wrapper.  Backward
-rules use registered ops only (``xp.sqrt``, ``xp.exp``, ``xp.trunc``, ``xp.cumsum``, ...), so
-they give second derivatives too.  The rounding ops' derivative is zero almost everywhere; as in
-PyTorch their results stay in the graph with a zero gradient.
+rules use registered ops only (``xp.sqrt``, ``xp.exp``, ...), so they give second derivatives.
 """
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ import math
 import numpy as np
 
 from ..autograd.op import Op, export
-from ._args import broadcast_error, float_input, pair, tensor_input
+from ._args import broadcast_error, float_input, pair
 from .special import _erf_small, _erfc_big, _erfc_mid, erf_array
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -204,109 +202,6 @@ class Hypot(Op):
         return (r * a if n[0] else None), (r * b if n[1] else None)
 
 
-class Fmod(Op):
-    """C's fmod (the sign of the dividend); d/da = 1, d/db = -trunc(a / b)."""
-    save = ("a", "b")
-
-    def forward(ctx, xp, a, b):
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            return xp.fmod(a, b)
-
-    def backward(ctx, xp, g, a, b):
-        n = ctx.needs_input_grad
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            gb = -(g * xp.trunc(a / b)) if n[1] else None
-        return (g if n[0] else None), gb
-
-
-class Remainder(Op):
-    """Python's modulo (the sign of the divisor); d/da = 1, d/db = -floor(a / b)."""
-    save = ("a", "b")
-
-    def forward(ctx, xp, a, b):
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            return xp.remainder(a, b)
-
-    def backward(ctx, xp, g, a, b):
-        n = ctx.needs_input_grad
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            gb = -(g * xp.floor(a / b)) if n[1] else None
-        return (g if n[0] else None), gb
-
-
-# ---------------------------------------------------------------------------------------------
-# rounding: zero derivative, the result stays in the graph (as PyTorch)
-# ---------------------------------------------------------------------------------------------
-class Floor(Op):
-    def forward(ctx, xp, x):
-        return xp.floor(x)
-
-    def backward(ctx, xp, g):
-        return g * 0
-
-
-class Ceil(Op):
-    def forward(ctx, xp, x):
-        return xp.ceil(x)
-
-    def backward(ctx, xp, g):
-        return g * 0
-
-
-class Trunc(Op):
-    def forward(ctx, xp, x):
-        return xp.trunc(x)
-
-    def backward(ctx, xp, g):
-        return g * 0
-
-
-class Round(Op):
-    """Round half to even, to ``decimals`` places (as ``torch.round``)."""
-
-    def forward(ctx, xp, x, *, decimals=0):
-        return xp.round(x, decimals)
-
-    def backward(ctx, xp, g):
-        return g * 0
-
-
-# ---------------------------------------------------------------------------------------------
-# cumulative sums and products along one dim
-# ---------------------------------------------------------------------------------------------
-def _reverse(axis):
-    return (slice(None),) * axis + (slice(None, None, -1),)
-
-
-class Cumsum(Op):
-    """Running sum along ``axis``; its adjoint is the running sum from the other end."""
-
-    def forward(ctx, xp, x, *, axis):
-        ctx.axis = axis
-        return xp.cumsum(x, axis=axis)
-
-    def backward(ctx, xp, g):
-        axis = ctx.axis
-        rev = _reverse(axis)
-        return xp.cumsum(g[rev], axis=axis)[rev]
-
-
-class Cumprod(Op):
-    """Running product along ``axis``; d/dx_i sum_j g_j y_j = (sum_{j>=i} g_j y_j) / x_i."""
-    save = ("x", "out")
-
-    def forward(ctx, xp, x, *, axis):
-        ctx.axis = axis
-        return xp.cumprod(x, axis=axis)
-
-    def backward(ctx, xp, g, x, y):
-        if bool((x == 0).any()):
-            raise NotImplementedError("cumprod: the gradient for an input that contains zeros "
-                                      "is not implemented (it is not (sum g*y)/x there)")
-        rev = _reverse(ctx.axis)
-        return xp.cumsum((g * y)[rev], axis=ctx.axis)[rev] / x
-
-
 # ---------------------------------------------------------------------------------------------
 # the user-facing functions
 # ---------------------------------------------------------------------------------------------
@@ -358,88 +253,3 @@ export(atan2, name="arctan2")
 def hypot(input, other):   # noqa: A002
     """sqrt(input^2 + other^2) without overflow (as ``torch.hypot``)."""
     return Hypot.apply(*_binary_float(input, other, "hypot"))
-
-
-def _binary_keep(a, b, name):
-    a, b = pair(a, b, name)
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise broadcast_error(name, a, b) from None
-    if a._data.dtype.kind in "iu" and np.any(b._data == 0):
-        raise RuntimeError(f"{name}: ZeroDivisionError (an integer divisor is zero)")
-    return a, b
-
-
-@export(method=True)
-def fmod(input, other):   # noqa: A002
-    """The remainder of input / other with the dividend's sign, as C's fmod (``torch.fmod``)."""
-    return Fmod.apply(*_binary_keep(input, other, "fmod"))
-
-
-@export(method=("remainder", "__mod__"))
-def remainder(input, other):   # noqa: A002
-    """The remainder of input / other with the divisor's sign, as Python's ``%``
-    (``torch.remainder``)."""
-    return Remainder.apply(*_binary_keep(input, other, "remainder"))
-
-
-def _rounding(op, name, doc):
-    def fn(input, **kw):   # noqa: A002
-        x = tensor_input(input, name)
-        if x._data.dtype.kind in "biu":   # integers are already whole: a copy, same dtype
-            return x.clone()
-        return op.apply(x, **kw)
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"{doc} (as ``torch.{name}``); the gradient is zero."
-    fn.__module__ = __name__
-    return export(fn, method=True)
-
-
-floor = _rounding(Floor, "floor", "Largest integer <= x, elementwise")
-ceil = _rounding(Ceil, "ceil", "Smallest integer >= x, elementwise")
-trunc = _rounding(Trunc, "trunc", "x rounded toward zero, elementwise")
-
-
-@export(method=True)
-def round(input, *, decimals=0):   # noqa: A001,A002
-    """Round half to even, to ``decimals`` decimal places (as ``torch.round``); zero gradient."""
-    x = tensor_input(input, "round")
-    if x._data.dtype.kind in "biu" and decimals >= 0:
-        return x.clone()
-    return Round.apply(float_input(x, "round"), decimals=int(decimals))
-
-
-@export(method=True)
-def frac(input):   # noqa: A002
-    """x - trunc(x): the fractional part with x's sign (as ``torch.frac``); gradient one."""
-    x = tensor_input(input, "frac")
-    if x._data.dtype.kind != "f":
-        raise RuntimeError(f"frac: expected a floating point tensor, got {x._data.dtype}")
-    return x - Trunc.apply(x)
-
-
-def _cum(op, name):
-    def fn(input, dim, *, dtype=None):   # noqa: A002
-        from ..dtypes import as_dtype
-        x = tensor_input(input, name)
-        if dtype is not None:
-            x = x.to(as_dtype(dtype))
-        elif x._data.dtype.kind in "biu":   # PyTorch: integer and bool sums become int64
-            x = x.to(np.int64)
-        n = max(x.ndim, 1)
-        if not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
-            raise IndexError(f"{name}: dim {dim!r} is out of range for a tensor with {x.ndim} "
-                             "dims")
-        if x.ndim == 0:
-            return x.clone()
-        return op.apply(x, axis=int(dim) % x.ndim)
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (f"Running {'sum' if op is Cumsum else 'product'} along ``dim`` (as "
-                  f"``torch.{name}``); integer inputs accumulate in int64.")
-    fn.__module__ = __name__
-    return export(fn, method=True)
-
-
-cumsum = _cum(Cumsum, "cumsum")
-cumprod = _cum(Cumprod, "cumprod")
