@@ -137,8 +137,7 @@ class Op:
             ctx.inputs = inputs
             ctx.seq = next(_SEQ)
             ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
-            if cls._save_in:
-                ctx._vin = tuple([_ver(inputs[i]) for i in cls._save_in])
+            ctx._vin = tuple([_ver(t) for t in inputs])
             if cls._save_out:
                 ctx._y = (out,)
                 ctx._yref = (weakref.ref(res),)
@@ -160,11 +159,11 @@ class Op:
     def vjp(self, g, create_graph):
         cls = type(self)
         inputs = self.inputs
-        if cls._save_in:
-            for i, v in zip(cls._save_in, self._vin):
-                if _ver(inputs[i]) != v:
-                    raise _modified(self, f"input {i} ({cls._arrays[i] if i < len(cls._arrays) else i})",
-                                    inputs[i].shape, _ver(inputs[i]), v)
+        for i, (t, v) in enumerate(zip(inputs, self._vin)):
+            if _ver(t) != v and (i in cls._save_in or t._node is not None):
+                # a saved value that changed, or a non-leaf changed (and maybe rebased onto an
+                # in-place node) after this op used it: its gradient would be wrong
+                raise _modified(self, _input_name(cls, i), t.shape, _ver(t), v)
         if cls._save_out:
             for k, (vc, v) in zip(cls._save_out, self._yvc):
                 if vc.n != v:
@@ -240,6 +239,10 @@ def _ver(t):
     return 0 if vc is None else vc.n
 
 
+def _input_name(cls, i):
+    return f"input {i} ({cls._arrays[i]})" if i < len(cls._arrays) else f"input {i}"
+
+
 def _modified(node, what, shape, now, then):
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
@@ -264,8 +267,7 @@ def _finish_many(cls, ctx, inputs, outs, record, params):
             if k not in cls.nondiff_outputs:
                 r.requires_grad = True
                 r._node = ctx
-        if cls._save_in:
-            ctx._vin = tuple([_ver(inputs[i]) for i in cls._save_in])
+        ctx._vin = tuple([_ver(t) for t in inputs])
         if cls._save_out:
             ctx._y = outs
             ctx._yref = ctx._orefs
@@ -277,7 +279,7 @@ def _finish_many(cls, ctx, inputs, outs, record, params):
     if STATE.anomaly:
         check_forward(cls.__name__, inputs, outs, getattr(ctx, "site", None))
     if STATE.trace is not None:
-        STATE.trace.record(cls, inputs, params, res)
+        STATE.trace.taint(f"the multi-output op {cls.__name__}")
     return res
 
 

@@ -5,7 +5,7 @@ import math
 from bisect import bisect_right
 
 from ..graph.modes import replayable
-from .lr_scheduler import LRScheduler, _lrs
+from ._lr_base import LRScheduler, _lrs
 from .optimizer import Optimizer
 
 __all__ = ["SequentialLR", "ReduceLROnPlateau"]
