@@ -18,8 +18,9 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, f
                        full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
                        randn_like, randperm, tensor, zeros, zeros_like)
 from .devices import device, get_default_device, set_default_device
-from .compat import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
-                     IntTensor, LongTensor, ShortTensor, Size)
+from .compat import Size
+from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+                     IntTensor, LongTensor, ShortTensor)
 from . import accelerator, backends, cuda  # CPU-only answers, as torch's on a machine without GPU
 from . import linalg
 from . import autograd

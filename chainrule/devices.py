@@ -136,6 +136,11 @@ def set_default_device(dev):
     _default[0] = placement(dev, "set_default_device")
 
 
+def _is_tensor(a):
+    # duck-typed: this module sits below the Tensor class (tensor.py imports it)
+    return hasattr(a, "_data") and hasattr(a, "requires_grad") and hasattr(a, "dtype")
+
+
 def _is_device_like(a):
     return isinstance(a, (str, device)) or (isinstance(a, _b.int) and not isinstance(a, _b.bool))
 
@@ -148,7 +153,6 @@ def parse_to(args, kwargs, where="Tensor.to"):
     Returns ``(dtype or None, copy)``; the device is checked (and is always the CPU).
     """
     from .dtypes import as_dtype
-    from .tensor import Tensor
     kwargs = dict(kwargs)
     dev = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
@@ -158,7 +162,7 @@ def parse_to(args, kwargs, where="Tensor.to"):
     if kwargs:
         raise TypeError(f"{where}() got an unexpected keyword argument {next(iter(kwargs))!r}")
     args = list(args)
-    if args and isinstance(args[0], Tensor):   # to(other)
+    if args and _is_tensor(args[0]):   # to(other)
         other = args.pop(0)
         dtype = other.dtype
     elif args and _is_device_like(args[0]) and not (isinstance(args[0], str)

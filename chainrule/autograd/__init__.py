@@ -18,6 +18,6 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable", "Op", "grad", "grad
 def __getattr__(name):
     # cr.autograd.Variable, the legacy wrapper (lives above the engine, so it loads on use)
     if name == "Variable":
-        from ..compat import Variable
+        from ..legacy import Variable
         return Variable
     raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")

@@ -20,9 +20,11 @@ from .compare import maximum, where
 from .elementwise import abs as _abs
 from .elementwise import exp, log, sqrt
 from .linalg import matmul
+
+
+def _sum(x, dims, keepdim):
+    return x.sum(dims, keepdim)   # Tensor.sum (reduce.sum): no import of reduce, which uses us
 from .movement import permute, reshape, transpose
-from .reduce import amax as _amax1
-from .reduce import sum as _sum
 
 __all__ = ["t", "mm", "bmm", "mv", "rsqrt", "log2", "log10", "exp2",
            "lerp", "logaddexp", "nan_to_num", "tril", "triu", "diag", "amax_dims", "amin", "norm",
@@ -221,10 +223,12 @@ def amax_dims(input, dim=(), keepdim=False):   # noqa: A002
     x = _tensor(input, "amax")
     dim = None if dim == () or dim == [] else dim
     if dim is None and not keepdim:
-        return _amax1(x)
+        return x.amax()
     if isinstance(dim, (int, np.integer)):
-        return _amax1(x, dim, keepdim)
-    return _over(x, dim, keepdim, "amax", lambda y, d, k: _amax1(y, d, k))
+        return x.amax(dim, keepdim)
+    # (Tensor.amax is reduce.amax, which sends several dims here: one dim at a time below)
+    return _over(x, dim, keepdim, "amax", lambda y, d, k: y.amax(d, k) if d is not None
+                 else y.amax())
 
 
 @export(method=True)

@@ -5,7 +5,9 @@ Each listed function in the registry is wrapped once here, after every op module
 its own: without ``out`` the call is the op itself; with it, the result is copied into ``out``
 (resized when its shape differs, as PyTorch does), and ``out`` is returned.  As in PyTorch, an
 ``out=`` call is not differentiable: if an argument requires grad while grad mode is on it is an
-error, not a silently detached result.  Tensor methods never take ``out`` and are not wrapped.
+error, not a silently detached result.  A Tensor method that is the same function as its
+``cr.`` twin gets the same wrapper, so that ``cr.sin is Tensor.sin`` still holds; operators
+(``__add__``, ...) are not wrapped.
 """
 from __future__ import annotations
 
@@ -59,4 +61,7 @@ def _with_out(fn, name):
 
 for _name in NAMES:
     if _name in FUNCTIONS:
-        FUNCTIONS[_name] = _with_out(FUNCTIONS[_name], _name)
+        _fn = FUNCTIONS[_name]
+        FUNCTIONS[_name] = _wrapped = _with_out(_fn, _name)
+        if getattr(Tensor, _name, None) is _fn:   # keep cr.f and Tensor.f one function
+            setattr(Tensor, _name, _wrapped)
