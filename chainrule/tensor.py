@@ -8,6 +8,8 @@ computes a derivative.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .compat import Size, format_tensor
@@ -16,6 +18,9 @@ from .dtypes import default_float, dtype_repr, infer_array
 from .graph.engine import run_backward
 from .graph.hooks import RemovableHandle
 from .graph.modes import STATE, taint
+
+
+_shape = functools.partial(tuple.__new__, Size)   # Size from a NumPy shape, fast (C calls)
 
 
 class Version:
@@ -72,7 +77,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return Size(self._data.shape)
+        return _shape(self._data.shape)
 
     @property
     def ndim(self):
@@ -99,7 +104,7 @@ class Tensor:
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self._data.shape)
+            return _shape(self._data.shape)
         return self._data.shape[dim]
 
     def numel(self):
