@@ -44,6 +44,6 @@ def _lazy(name):
 def __getattr__(name):
     # subpackages load on first use so that ``import chainrule`` stays fast
     if name in ("nn", "optim", "utils", "datasets", "train", "classic", "debug", "viz",
-                "models", "cli", "runs"):
+                "models", "cli", "runs", "onnx", "sklearn", "distributed", "compiler"):
         return _lazy(name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """cr.compile: a captured-and-replayed forward gives exactly eager mode's numbers."""
 import copy
+import weakref
 import warnings
 
 import numpy as np
@@ -305,6 +306,33 @@ def test_targets_turned_into_masks_outside_the_ops_are_not_frozen():
         np.testing.assert_array_equal(pe._data, pc._data)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_foreach_flat_buffers_give_the_per_parameter_numbers(compiled):
+    def run(foreach, optim):
+        model = _mlp(cr.float32)
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, foreach=foreach) \
+            if optim == "sgd" else \
+            cr.optim.Adam(model.parameters(), lr=1e-2, weight_decay=0.01, foreach=foreach)
+
+        def step(x, y):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        step = cr.compile(step) if compiled else step
+        for x, y in _batches(6, cr.float32):
+            step(x, y)
+        return model, opt
+
+    for optim in ("sgd", "adam"):
+        (mf, of), (mp, op) = run(True, optim), run(False, optim)
+        assert any(r is not None for r in of.__dict__["_flat_records"].values())
+        assert "_flat_records" not in op.__dict__
+        for a, b in zip(mf.parameters(), mp.parameters()):
+            np.testing.assert_array_equal(a._data, b._data)
+            np.testing.assert_array_equal(a.grad._data, b.grad._data)
+        assert of.state_dict()["state"].keys() == op.state_dict()["state"].keys()
+
+
 def test_a_kept_gradient_is_never_overwritten_by_the_flat_buffers():
     model = _mlp(cr.float64)
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
@@ -347,6 +375,24 @@ def test_a_gradient_kept_in_any_form_is_never_overwritten(hold, compiled):
         if held is not None:
             np.testing.assert_array_equal(held if isinstance(held, np.ndarray) else held._data,
                                           values)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_each_backward_after_zero_grad_gives_a_new_gradient_tensor(compiled):
+    # as PyTorch: zero_grad(set_to_none=True) then backward makes a new .grad, so a weak
+    # reference to an old one never sees its values change (gradient homes reused it)
+    model, opt, step = _sgd_step(compiled)
+    refs = []
+    for x, y in _batches(5, cr.float64):
+        step(x, y)
+        g = model[0].weight.grad
+        assert all(r() is not g for r, _ in refs)
+        refs.append((weakref.ref(g), g._data.copy()))
+        del g
+    for r, values in refs:
+        g = r()
+        if g is not None:
+            np.testing.assert_array_equal(g._data, values)
 
 
 @pytest.mark.parametrize("as_module", [False, True])

@@ -1,7 +1,6 @@
 """The learning-rate scheduler base class (import it from :mod:`chainrule.optim.lr_scheduler`)."""
 from __future__ import annotations
 
-
 from ..graph.modes import replayable
 from .optimizer import Optimizer
 
@@ -50,12 +49,21 @@ class LRScheduler:
         finally:
             self._is_initial = False
 
+    _apart = None       # the name of an attribute a subclass saves its own way (_save/_load)
+
     def state_dict(self):
         """Every attribute but the optimizer."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", self._apart)}
+        if self._apart is not None:
+            sd[self._apart] = self._save()
+        return sd
 
     def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        saved = state_dict.pop(self._apart) if self._apart is not None else None
         self.__dict__.update(state_dict)
+        if self._apart is not None:
+            self._load(saved)
 
     def get_last_lr(self):
         """The learning rates (one per group) set by the last ``step()``."""

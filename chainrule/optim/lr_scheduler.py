@@ -45,17 +45,14 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self):
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        # plain functions are not saved (as torch); callable objects save their attributes
-        sd["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
-                            for f in self.lr_lambdas]
-        return sd
+    _apart = "lr_lambdas"
 
-    def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
+    def _save(self):
+        # plain functions are not saved (as torch); callable objects save their attributes
+        return [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
+                for f in self.lr_lambdas]
+
+    def _load(self, lambdas):
         for fn, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
