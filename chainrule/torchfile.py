@@ -255,14 +255,30 @@ def load_torch_zip(zf, prefix, name):
 
     def read(key, dtype, numel):
         try:
-            raw = zf.read(f"{prefix}/data/{key}")
+            info = zf.getinfo(f"{prefix}/data/{key}")
         except KeyError:
             raise ValueError(f"cr.load: {name!r} has no storage {key!r} (truncated archive)") \
                 from None
-        return _array(raw, dtype, numel, key, name, big)
+        want = numel * np.dtype(dtype).itemsize
+        if info.file_size != want:   # checked before anything is read or decompressed
+            raise ValueError(f"cr.load: {name!r}: storage {key} declares {info.file_size} "
+                             f"bytes, its tensors need {want} (corrupt or crafted file)")
+        _no_bomb(info, name)
+        return _array(zf.read(info), dtype, numel, key, name, big)
 
-    with zf.open(f"{prefix}/data.pkl") as fh:
+    info = zf.getinfo(f"{prefix}/data.pkl")
+    _no_bomb(info, name)
+    with zf.open(info) as fh:
         return _Unpickler(io.BytesIO(fh.read()), name, read).load()
+
+
+def _no_bomb(info, name):
+    """Refuse a compressed member that would expand more than 1000-fold (torch.save stores its
+    members uncompressed, so a real file never trips this)."""
+    if info.compress_type != zipfile.ZIP_STORED and \
+            info.file_size > 1000 * max(info.compress_size, 1) + (1 << 20):
+        raise ValueError(f"cr.load: {name!r}: member {info.filename!r} expands from "
+                         f"{info.compress_size} to {info.file_size} bytes (refused)")
 
 
 def is_torch_legacy(head):
@@ -324,5 +340,5 @@ def open_zip(f):
     """``zipfile.ZipFile(f)`` or ``None`` when ``f`` is not a zip archive."""
     try:
         return zipfile.ZipFile(f)
-    except zipfile.BadZipFile:
-        return None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return None     # not a (readable) zip: the caller tries the other formats
