@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from .models import mlp_from_spec
+from .models import model_from_spec
 
 DATASETS = ("digits", "mnist", "xor", "moons", "spirals", "blobs")
 OPTIMIZERS = {"sgd": ("SGD", 0.1), "adam": ("Adam", 1e-3), "adamw": ("AdamW", 1e-3),
@@ -92,6 +92,8 @@ def build_parser():
     t.add_argument("--data-dir", help="folder with MNIST IDX files (for --dataset mnist)")
     t.add_argument("--samples", type=_positive(int), default=1000,
                    help="samples to generate for the synthetic sets")
+    t.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+                   help="mlp (default) or cnn: LeNet-5 adapted to square images")
     t.add_argument("--hidden", type=_positive(int), nargs="+", default=[128], metavar="N",
                    help="hidden layer sizes")
     t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
@@ -222,7 +224,7 @@ def _load_run(run_dir):
     if not isinstance(cfg, dict) or cfg.get("format") != RUN_FORMAT:
         raise ValueError(f"{cfg_path!r} is not a chainrule run config (format "
                          f"{cfg.get('format') if isinstance(cfg, dict) else None!r})")
-    model = mlp_from_spec(cfg["model"])
+    model = model_from_spec(cfg["model"])
     model.load_state_dict(load(os.path.join(run_dir, "model.npz")))
     return cfg, model
 
@@ -256,7 +258,10 @@ def cmd_train(args):
     out_act = LOSSES[args.loss][1]
     spec = {"type": "mlp", "sizes": [Xtr.shape[1], *args.hidden, n_classes],
             "activation": args.activation, "output_activation": out_act}
-    model = mlp_from_spec(spec)
+    if args.model == "cnn":    # LeNet-5 on square images, taking the flat rows (models.py)
+        spec = {"type": "lenet5", "n_features": int(Xtr.shape[1]), "num_classes": n_classes,
+                "activation": args.activation, "output_activation": out_act}
+    model = model_from_spec(spec)
     loss_fn, ytr_t = _loss_and_targets(args.loss, ytr, n_classes)
     name, default_lr = OPTIMIZERS[args.optimizer]
     lr = args.lr if args.lr is not None else default_lr
@@ -283,7 +288,8 @@ def cmd_train(args):
     if not args.quiet:
         print(f"chainrule train: {args.dataset}  {len(Xtr)} train / "
               f"{0 if Xval is None else len(Xval)} val / {len(Xte)} test samples  "
-              f"model {' -> '.join(map(str, spec['sizes']))} ({args.activation})  "
+              f"model {' -> '.join(map(str, spec.get('sizes', ['lenet5'])))} "
+              f"({args.activation})  "
               f"{args.optimizer} lr {lr:g}", file=sys.stderr)
     t_fit = time.perf_counter()
     hist = T.fit(model, loss_fn, opt, (Xtr, ytr_t), epochs=args.epochs, val_data=val,

@@ -130,10 +130,23 @@ def vgg_small(in_channels=3, num_classes=10, widths=(16, 32, 64), batch_norm=Tru
 
 
 def model_from_spec(spec):
-    """Rebuild an ``mlp`` or a ``lenet5`` from the ``"model"`` entry of a run's config."""
+    """Rebuild an ``mlp`` or a ``lenet5`` from the ``"model"`` entry of a run's config.
+
+    A ``lenet5`` spec has ``n_features`` (a square number of pixels, one channel): the model
+    starts with ``Unflatten`` so that it takes the flat rows the data sets and ``fit`` use.
+    """
     if isinstance(spec, dict) and spec.get("type") == "lenet5":
-        return lenet5(spec.get("in_channels", 1), spec.get("num_classes", 10),
-                      spec.get("input_size", 28), spec.get("activation", "relu"))
+        from . import nn
+        n = int(spec["n_features"])
+        side = int(round(n ** 0.5))
+        if side * side != n:
+            raise ValueError(f"--model cnn needs square images; {n} features is not a square")
+        net = lenet5(1, spec.get("num_classes", 10), side, spec.get("activation", "relu"))
+        layers = [nn.Unflatten(1, (1, side, side)), *net]
+        out = _OUTPUTS.get(spec.get("output_activation"))
+        if out is not None:
+            layers.append(getattr(nn, out[0])(**out[1]))
+        return nn.Sequential(*layers)
     return mlp_from_spec(spec)
 
 

@@ -299,6 +299,11 @@ def write_all_plots(model, history, X=None, y=None, out_dir=".", monitor=None, s
                            out("weights.png"))
     if monitor is not None and monitor.history:
         plot_layer_stats(monitor, out("layer_stats.png"))
+    from .cnn import _convs, plot_feature_maps, plot_filters
+    if _convs(model):
+        plot_filters(model, out("filters.png"))
+        if X is not None:
+            plot_feature_maps(model, np.asarray(X)[:1], out("feature_maps.png"))
     if X is not None and y is not None and np.asarray(X).ndim == 2 and np.asarray(X).shape[1] == 2:
         plot_decision_boundary(model, X, y, out("decision_boundary.png"))
         states = getattr(snapshots, "states", snapshots)
