@@ -86,6 +86,15 @@ def _to_nchw(y, n, ho, wo):
     return y.reshape(n, ho, wo, g * og).transpose(0, 3, 1, 2)
 
 
+def _weight_grad(cols, g, w_shape, groups):
+    """dL/dw from the window matrix and the output gradient, as (O, Cg, kh, kw)."""
+    o, cg, kh, kw = w_shape
+    # cols^T @ g, not g^T @ cols: OpenBLAS is ~50x slower on the (Og, M) @ (M, K) form
+    gwt = _mm(cols.transpose(0, 2, 1), _gmat(g, groups))          # (G, K, Og)
+    gw = gwt.reshape(groups, kh, kw, cg, o // groups).transpose(0, 4, 3, 1, 2)
+    return gw.reshape(o, cg, kh, kw)
+
+
 class Conv2d(Op):
     """2-D cross-correlation ``y[n,o] = sum_c x[n,c] (*) w[o,c] (+ b[o])``."""
     name = "conv2d"
@@ -95,6 +104,10 @@ class Conv2d(Op):
         _geometry(ctx, stride, padding, dilation, groups)
         cols, (ho, wo) = _cols(xp, x, w.shape[2:], stride, padding, dilation, groups)
         y = _mm(cols, _wmat(w, groups).transpose(0, 2, 1))
+        # The window matrix is kept for a first-order backward (the weight gradient then needs
+        # no second window copy).  It is never used under create_graph: there the weight
+        # gradient is the differentiable op conv2d_weight_grad on the saved x.
+        ctx.cols = cols
         if b is not None:          # fused: added to the fresh GEMM output in place
             y += b.reshape(groups, 1, -1)
         return _to_nchw(y, x.shape[0], ho, wo)
@@ -104,7 +117,12 @@ class Conv2d(Op):
         p = dict(stride=ctx.stride, padding=ctx.padding, dilation=ctx.dilation,
                  groups=ctx.groups)
         gx = xp.conv2d_input_grad(g, w, in_shape=tuple(x.shape), **p) if need[0] else None
-        gw = xp.conv2d_weight_grad(x, g, w_shape=tuple(w.shape), **p) if need[1] else None
+        gw = None
+        if need[1]:
+            if hasattr(g, "_data"):                   # create_graph: differentiable op
+                gw = xp.conv2d_weight_grad(x, g, w_shape=tuple(w.shape), **p)
+            else:
+                gw = _weight_grad(ctx.cols, g, tuple(w.shape), ctx.groups)
         if len(need) == 2:
             return gx, gw
         return gx, gw, (xp.sum(g, axis=(0, 2, 3)) if need[2] else None)
@@ -148,12 +166,8 @@ class Conv2dWeightGrad(Op):
 
     def forward(ctx, xp, x, g, *, w_shape, stride, padding, dilation, groups):
         _geometry(ctx, stride, padding, dilation, groups)
-        o, cg, kh, kw = w_shape
-        cols, _ = _cols(xp, x, (kh, kw), stride, padding, dilation, groups)
-        # cols^T @ g, not g^T @ cols: OpenBLAS is ~50x slower on the (Og, M) @ (M, K) form
-        gwt = _mm(cols.transpose(0, 2, 1), _gmat(g, groups))      # (G, K, Og)
-        gw = gwt.reshape(groups, kh, kw, cg, o // groups).transpose(0, 4, 3, 1, 2)
-        return gw.reshape(o, cg, kh, kw)
+        cols, _ = _cols(xp, x, w_shape[2:], stride, padding, dilation, groups)
+        return _weight_grad(cols, g, w_shape, groups)
 
     def backward(ctx, xp, gw, x, g):
         need = ctx.needs_input_grad
