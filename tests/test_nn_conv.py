@@ -48,6 +48,7 @@ def _pair(name, kw, dtype=cr.float64):
     return m, t
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")    # PyTorch's own performance note
 @pytest.mark.parametrize("name,kw,shape", LAYERS, ids=[f"{n}-{i}" for i, (n, _, _) in
                                                         enumerate(LAYERS)])
 def test_layer_matches_torch(name, kw, shape):
