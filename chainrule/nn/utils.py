@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ..autograd.function import _new, replayable
+from ..tensor import _new
+from ..graph.modes import replayable
 from ..tensor import Tensor
 
 
