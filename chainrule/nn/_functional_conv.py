@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import _new
+from ..tensor import _new
 from ..ops.conv import _check_tensor, _tuple
 from ..ops.movement import getitem, pad as _pad_constant
 from ..ops.norm import standardize

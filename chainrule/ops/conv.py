@@ -17,7 +17,7 @@ Each backward is written with the other two, so second derivatives come from the
 """
 from __future__ import annotations
 
-from ._protocol_v2 import Op   # TEMPORARY: chainrule.autograd.op once protocol v2 is on main
+from ..autograd.op import Op
 
 
 def _geometry(ctx, stride, padding, dilation, groups):

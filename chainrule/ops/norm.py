@@ -11,7 +11,7 @@ PyTorch's kernel does, so a replayed step (``cr.compile``) updates them too.
 """
 from __future__ import annotations
 
-from ._protocol_v2 import Op   # TEMPORARY: chainrule.autograd.op once protocol v2 is on main
+from ..autograd.op import Op
 
 
 class Standardize(Op):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._protocol_v2 import Op   # TEMPORARY: chainrule.autograd.op once protocol v2 is on main
+from ..autograd.op import Op
 
 
 def _alloc(xp, like, shape, fill):
