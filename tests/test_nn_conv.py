@@ -4,11 +4,11 @@ import math
 
 import numpy as np
 import pytest
+from _helpers import assert_close
 
 import chainrule as cr
 import chainrule.nn as nn
 import chainrule.nn.functional as F
-from _helpers import assert_close
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import _new
 from ..ops.conv import _check_tensor, _tuple
-from ..ops.movement import getitem, pad as _pad_constant
+from ..ops.movement import getitem
+from ..ops.movement import pad as _pad_constant
 from ..ops.norm import standardize
 from ..ops.pool import AvgPool2d, MaxPool2d, max_with_offsets
 from ..ops.special import Dropout as _Dropout
+from ..tensor import _new
 
 
 def _pool_size(n, k, s, p, d, ceil_mode):

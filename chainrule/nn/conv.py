@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import dtypes
-from ..ops.conv import (_tuple, conv1d, conv2d, conv_padding, conv_transpose2d, out_size)
+from ..ops.conv import _tuple, conv1d, conv2d, conv_padding, conv_transpose2d, out_size
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -91,11 +91,12 @@ class _ConvNd(Module):
         for i, n in enumerate(x.shape[2:]):
             k, s, d = self.kernel_size[i], self.stride[i], self.dilation[i]
             if out_size(n, k, s, pad[2 * i], pad[2 * i + 1], d) < 1:
+                reach = "x".join(str(d_ * (k_ - 1) + 1)
+                                 for d_, k_ in zip(self.dilation, self.kernel_size))
                 raise SpatialSizeError(
                     f"{self._label()}: input {tuple(x.shape)} is too small: spatial size "
                     f"{'x'.join(map(str, x.shape[2:]))} is smaller than the kernel's reach "
-                    f"{'x'.join(str(d_ * (k_ - 1) + 1) for d_, k_ in zip(self.dilation, self.kernel_size))}"
-                    f" with padding {self.padding}")
+                    f"{reach} with padding {self.padding}")
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
