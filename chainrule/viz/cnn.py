@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._mpl import _finish, _plt
-from .plots import _layer_outputs
+from ._mpl import _finish, _layer_outputs, _plt
 
 
 def _convs(model):
