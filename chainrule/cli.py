@@ -105,6 +105,8 @@ def _add_train(t):
     t.add_argument("--data-dir", help="folder with MNIST IDX files (for --dataset mnist)")
     t.add_argument("--samples", type=_positive(int), default=1000,
                    help="samples to generate for the synthetic sets")
+    t.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+                   help="mlp (default) or cnn: LeNet-5 adapted to square images")
     t.add_argument("--hidden", type=_positive(int), nargs="+", default=[128], metavar="N",
                    help="hidden layer sizes")
     t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",

@@ -8,7 +8,7 @@ import sys
 import time
 
 from . import runs
-from .models import mlp_from_spec
+from .models import model_from_spec
 from .runs import LOSSES
 
 __all__ = ["cmd_train", "load_dataset", "DATASETS", "OPTIMIZERS", "SCHEDULES"]
@@ -185,17 +185,22 @@ def cmd_train(args, defaults):
     out_act = LOSSES[args.loss][1]
     spec = {"type": "mlp", "sizes": [int(Xtr.shape[1]), *args.hidden, n_classes],
             "activation": args.activation, "output_activation": out_act}
-    n_params = runs.check_spec(spec, f"--hidden {' '.join(map(str, args.hidden))}")
+    if getattr(args, "model", "mlp") == "cnn":   # LeNet-5 on square images (models.py)
+        spec = {"type": "lenet5", "n_features": int(Xtr.shape[1]), "num_classes": n_classes,
+                "activation": args.activation, "output_activation": out_act}
+    n_params = runs.check_spec(spec, "--model cnn" if spec["type"] == "lenet5" else
+                               f"--hidden {' '.join(map(str, args.hidden))}")
     batch = min(args.batch_size, len(Xtr))
-    _check_fits(n_params * 4 * 5 + batch * max(spec["sizes"]) * 4 * 8,
-                f"the model {' -> '.join(map(str, spec['sizes']))} ({n_params:,} parameters) "
+    widest = max(spec["sizes"]) if "sizes" in spec else 6 * int(Xtr.shape[1])
+    _check_fits(n_params * 4 * 5 + batch * widest * 4 * 8,
+                f"the model {_describe(spec)} ({n_params:,} parameters) "
                 f"with --batch-size {args.batch_size}")
     data_sha = _fingerprint(Xtr, ytr, Xval, yval)
     if old_cfg is not None and old_cfg.get("data_sha256") != data_sha:
         raise ValueError(f"--resume {args.resume!r}: the training data differ from those the "
                          "run started with (were the data files replaced?)")
     cr.manual_seed(seed)
-    model = mlp_from_spec(spec)
+    model = model_from_spec(spec)
     loss_fn, ytr_t = runs.loss_and_targets(args.loss, ytr, n_classes)
     opt, lr = _optimizer(cr, args, model)
     steps = -(-len(Xtr) // args.batch_size)
@@ -234,7 +239,7 @@ def cmd_train(args, defaults):
     if not args.quiet:
         print(f"chainrule train: {args.dataset}  {len(Xtr)} train / "
               f"{0 if Xval is None else len(Xval)} val / {len(Xte)} test samples  "
-              f"model {' -> '.join(map(str, spec['sizes']))} ({args.activation})  "
+              f"model {_describe(spec)} ({args.activation})  "
               f"{args.optimizer} lr {lr:g}" + (f"  (resuming {out})" if resume else ""),
               file=sys.stderr)
     t_fit = time.perf_counter()
@@ -316,3 +321,7 @@ def _extra_plots(model, hist, out, X, y, monitor, snapshots):
     names = ", ".join(os.path.basename(f) for f in files)
     report = monitor.report() if monitor is not None else ""
     return f"extra plots: {names}" + (f"\ntraining health:\n{report}" if report else "")
+
+
+def _describe(spec):
+    return "lenet5" if spec["type"] == "lenet5" else " -> ".join(map(str, spec["sizes"]))

@@ -13,7 +13,7 @@ Example::
 """
 from __future__ import annotations
 
-__all__ = ["mlp", "mlp_from_spec", "ACTIVATIONS"]
+__all__ = ["mlp", "mlp_from_spec", "lenet5", "vgg_small", "model_from_spec", "ACTIVATIONS"]
 
 #: activation name -> class name in chainrule.nn
 ACTIVATIONS = {
@@ -77,6 +77,77 @@ def mlp(sizes, activation="relu", output_activation=None, dropout=0.0, bias=True
     if out is not None:
         layers.append(getattr(nn, out[0])(**out[1]))
     return nn.Sequential(*layers)
+
+
+def lenet5(in_channels=1, num_classes=10, input_size=28, activation="relu"):
+    """LeNet-5 as in issue 13: conv 6 5x5, pool 2, conv 16 5x5, pool 2, 120, 84, classes.
+
+    Arguments:
+        in_channels, num_classes: image channels and number of classes.
+        input_size: the image side (square).  Below 16 pixels the convolutions pad by 2
+            ('same'), so the 8x8 embedded digits fit: 8 -> 4 -> 2, flattened 16*2*2.
+        activation: the hidden activation's name (see :data:`ACTIVATIONS`).
+
+    Example::
+
+        >>> lenet5()(cr.randn(2, 1, 28, 28)).shape      # (2, 10); flattened 16*4*4 = 256
+    """
+    from . import nn
+    side = int(input_size)
+    pad = 0 if side >= 16 else 2
+    f = (side + 2 * pad - 4) // 2
+    f = (f + 2 * pad - 4) // 2
+    if f < 1:
+        raise ValueError(f"lenet5: input_size {input_size} is too small (needs at least 4)")
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 6, 5, padding=pad), _activation(nn, activation),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, padding=pad), _activation(nn, activation), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * f * f, 120), _activation(nn, activation),
+        nn.Linear(120, 84), _activation(nn, activation), nn.Linear(84, num_classes))
+
+
+def vgg_small(in_channels=3, num_classes=10, widths=(16, 32, 64), batch_norm=True):
+    """A small VGG-style net: per width two 3x3 convolutions (+ batch norm) + ReLU, then a
+    2x2 max-pool; global average pooling and a linear classifier.
+
+    Example::
+
+        >>> vgg_small()(cr.randn(2, 3, 32, 32)).shape    # (2, 10)
+    """
+    from . import nn
+    layers, c = [], in_channels
+    for w in widths:
+        for _ in range(2):
+            layers.append(nn.Conv2d(c, w, 3, padding=1, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(w))
+            layers.append(nn.ReLU())
+            c = w
+        layers.append(nn.MaxPool2d(2))
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def model_from_spec(spec):
+    """Rebuild an ``mlp`` or a ``lenet5`` from the ``"model"`` entry of a run's config.
+
+    A ``lenet5`` spec has ``n_features`` (a square number of pixels, one channel): the model
+    starts with ``Unflatten`` so that it takes the flat rows the data sets and ``fit`` use.
+    """
+    if isinstance(spec, dict) and spec.get("type") == "lenet5":
+        from . import nn
+        n = int(spec["n_features"])
+        side = int(round(n ** 0.5))
+        if side * side != n:
+            raise ValueError(f"--model cnn needs square images; {n} features is not a square")
+        net = lenet5(1, spec.get("num_classes", 10), side, spec.get("activation", "relu"))
+        layers = [nn.Unflatten(1, (1, side, side)), *net]
+        out = _OUTPUTS.get(spec.get("output_activation"))
+        if out is not None:
+            layers.append(getattr(nn, out[0])(**out[1]))
+        return nn.Sequential(*layers)
+    return mlp_from_spec(spec)
 
 
 def mlp_from_spec(spec):

@@ -128,6 +128,12 @@ def read_config(run_dir):
             raise ValueError(f"{path!r}: entry {key!r} is missing or not a {kind.__name__} "
                              f"(got {cfg.get(key)!r})")
     check_spec(cfg["model"], path)
+    if cfg["model"]["type"] == "lenet5":
+        ends = (cfg["model"]["n_features"], cfg["model"].get("num_classes", 10))
+        if ends != (cfg["n_features"], cfg["n_classes"]):
+            raise ValueError(f"{path!r}: the lenet5 model {ends} does not match n_features "
+                             f"{cfg['n_features']} and n_classes {cfg['n_classes']}")
+        return cfg
     sizes = cfg["model"]["sizes"]
     if (sizes[0], sizes[-1]) != (cfg["n_features"], cfg["n_classes"]):
         raise ValueError(f"{path!r}: model sizes {sizes} do not start with n_features "
@@ -138,6 +144,17 @@ def read_config(run_dir):
 def check_spec(spec, where):
     """Refuse an MLP spec that is malformed or too large, before any weight is allocated."""
     from .models import _OUTPUTS, ACTIVATIONS
+    if isinstance(spec, dict) and spec.get("type") == "lenet5":   # chainrule train --model cnn
+        from .models import model_from_spec
+        n = spec.get("n_features")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 16 or \
+                int(round(n ** 0.5)) ** 2 != n:
+            raise ValueError(f"{where}: lenet5 needs n_features a square number of pixels "
+                             f"(>= 16), got {n!r}")
+        if str(spec.get("activation")).lower() not in ACTIVATIONS or \
+                spec.get("output_activation") not in _OUTPUTS:
+            raise ValueError(f"{where}: bad activation in {spec!r}"[:400])
+        return sum(p.numel() for p in model_from_spec(spec).parameters())
     sizes = spec.get("sizes")
     if spec.get("type") != "mlp" or not isinstance(sizes, list) or len(sizes) < 2 or any(
             isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sizes):
@@ -255,17 +272,21 @@ def load_run(run_dir, allow_nonfinite=False):
         ValueError: a malformed file, a config that disagrees with the weights, a checksum
             mismatch or non-finite weights.  The message names the file and the difference.
     """
-    from .models import mlp_from_spec
+    from .models import model_from_spec
     cfg = read_config(run_dir)
     path = os.path.join(run_dir, MODEL)
     if not os.path.isfile(path):
         hint = (" (the run is unfinished: continue it with chainrule train --resume "
                 f"{run_dir})") if os.path.isfile(os.path.join(run_dir, CHECKPOINT)) else ""
         raise FileNotFoundError(f"{path!r} not found{hint}")
-    sizes = cfg["model"]["sizes"]
-    expected = {}
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        expected[f"{2 * i}.weight"], expected[f"{2 * i}.bias"] = (b, a), (b,)
+    if cfg["model"]["type"] == "lenet5":
+        expected = {k: tuple(v.shape) for k, v in
+                    model_from_spec(cfg["model"]).state_dict().items()}
+    else:
+        sizes = cfg["model"]["sizes"]
+        expected = {}
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            expected[f"{2 * i}.weight"], expected[f"{2 * i}.bias"] = (b, a), (b,)
     bound, state = load_model_file(path, expected)
     diff = _differences(bound_config(cfg), bound)
     if diff:
@@ -275,7 +296,7 @@ def load_run(run_dir, allow_nonfinite=False):
         bad = nonfinite_report(state)
         if bad:
             raise ValueError(f"{path!r} holds non-finite weights: {', '.join(bad)}")
-    model = mlp_from_spec(cfg["model"])
+    model = model_from_spec(cfg["model"])
     model.load_state_dict(state)
     return cfg, model
 

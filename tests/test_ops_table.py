@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+import _conv_rows
 from _helpers import (as_list, assert_close, cotangents, cr_inputs, float_outputs, make_arrays,
                       torch_inputs)
 
@@ -191,6 +192,7 @@ ROWS = [
     Row("double_float", lambda m, a: a.double().float().double(), ONE[:2], f32=False,
         check=dict(eps=1e-3, atol=1e-3, rtol=1e-2), gradgrad=False),
 ]
+ROWS += _conv_rows.rows(Row)      # convolution, pooling, normalisation (tests/_conv_rows.py)
 CASES = [pytest.param(r, i, id=f"{r.name}-{'x'.join(map(str, s)) or 'scalar'}")
          for r in ROWS for i, s in enumerate(r.shapes)]
 GRAD_CASES = [c for c in CASES if c.values[0].grad]
@@ -364,6 +366,7 @@ BAD = [
     ("to_bad_dtype", lambda: _t(2).to("foo"), TypeError, ["foo"]),
     ("to_complex", lambda: _t(2).to(np.complex64), TypeError, ["complex64"]),
 ]
+BAD += _conv_rows.BAD
 
 
 @pytest.mark.parametrize("fn,exc,parts", [pytest.param(f, e, p, id=n) for n, f, e, p in BAD])

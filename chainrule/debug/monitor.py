@@ -58,7 +58,10 @@ class _Acts:
         self.s += float(a.sum())
         self.ss += float(np.vdot(a, a).real)
         if self.kind == "relu":   # a unit fired on this batch when its largest output is > 0
-            fired = (a.reshape(a.shape[0], -1).max(axis=0) if a.ndim > 1 else a.max()) > 0
+            if a.ndim >= 3:   # a conv layer's unit is a channel: dead if it never fires anywhere
+                fired = a.max(axis=(0,) + tuple(range(2, a.ndim))) > 0
+            else:
+                fired = (a.reshape(a.shape[0], -1).max(axis=0) if a.ndim > 1 else a.max()) > 0
             self.alive = fired if self.alive is None else (self.alive | fired)
         elif self.kind == "sigmoid":
             self.sat += int(np.count_nonzero((a < 0.01) | (a > 0.99)))

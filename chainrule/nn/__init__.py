@@ -12,10 +12,14 @@ from .activations import (ELU, GELU, SELU, Abs, AbsReLU, HardThreshold, Hardtanh
                           LogSigmoid, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step,
                           Tanh, Threshold)
 from .container import ModuleDict, ModuleList, Sequential
-from .layers import Dropout, Flatten, Identity, Linear, Maxout, PReLU
+from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .layers import Dropout, Dropout2d, Flatten, Identity, Linear, Maxout, PReLU, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss,
                    KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d,
+                      AvgPool2d, MaxPool1d, MaxPool2d)
 from .parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity",
@@ -24,4 +28,7 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Lin
            "GELU", "SiLU",
            "Hardtanh", "LogSigmoid", "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss",
            "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
-           "GaussianNLLLoss", "KLDivLoss", "functional", "init", "parallel", "utils"]
+           "GaussianNLLLoss", "KLDivLoss", "functional", "init", "parallel", "utils",
+           "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
+           "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout2d", "Unflatten"]

@@ -60,8 +60,18 @@ class Sequential(_ModuleSequence):
                 self.add_module(str(i), m)
 
     def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
+        last = before = None
+        for i, m in enumerate(self._modules.values()):
+            try:
+                y = m(x)
+            except ValueError as e:
+                if last is None or type(e).__name__ != "SpatialSizeError":
+                    raise
+                j, prev = last
+                label = prev._label() if hasattr(prev, "_label") else type(prev).__name__
+                raise type(e)(f"{e}; layer {j} ({label}) made it that small: it turned "
+                              f"{tuple(before.shape)} into {tuple(x.shape)}") from None
+            last, before, x = (i, m), x, y
         return x
 
     def __getitem__(self, idx):

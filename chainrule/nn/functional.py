@@ -21,18 +21,25 @@ from ..ops.elementwise import abs as _abs, exp, relu, sigmoid, tanh
 from ..ops.compare import clamp, where
 from ..ops.arithmetic import mul
 from ..ops.linalg import linear
-from ..ops.movement import flatten, pad, reshape
+from ..ops.conv import conv1d, conv2d, conv_transpose2d
+from ..ops.movement import flatten, reshape
 from ..ops.reduce import log_softmax, max as _max, softmax
 from ..ops.special import Dropout as _Dropout, erf, softplus as _softplus, step
 from ..tensor import Tensor
 from ._functional_loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                cross_entropy, gaussian_nll_loss, huber_loss, kl_div, l1_loss,
                                mse_loss, nll_loss, smooth_l1_loss)
+from ._functional_conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d,
+                               avg_pool1d, avg_pool2d, batch_norm, dropout2d, group_norm,
+                               layer_norm, max_pool1d, max_pool2d, pad)
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "prelu", "abs_relu", "elu", "selu",
            "softplus", "gelu", "silu", "hardtanh", "relu6", "hard_threshold", "step", "identity",
            "softmax", "log_softmax", "logsigmoid", "maxout", "dropout", "flatten", "erf",
            "threshold", "one_hot", "pad",
+           "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+           "batch_norm", "layer_norm", "group_norm", "dropout2d",
            "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "gaussian_nll_loss",
            "kl_div"]

@@ -174,3 +174,39 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout2d(Module):
+    """Zero whole channels of (N, C, H, W) with probability ``p`` in training, as
+    ``torch.nn.Dropout2d``."""
+
+    def __init__(self, p=0.5, inplace=False, generator=None):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace, self.generator = p, inplace, generator
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Unflatten(Module):
+    """Expand dim ``dim`` into ``unflattened_size``, as ``torch.nn.Unflatten``."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        d = self.dim % x.ndim
+        if int(np.prod(self.unflattened_size)) != x.shape[d] and -1 not in \
+                self.unflattened_size:
+            raise RuntimeError(f"Unflatten(dim={self.dim}, {self.unflattened_size}): input "
+                               f"{tuple(x.shape)} has size {x.shape[d]} in dim {self.dim}")
+        return x.reshape(*(x.shape[:d] + self.unflattened_size + x.shape[d + 1:]))
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

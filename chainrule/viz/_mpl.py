@@ -1,4 +1,5 @@
-"""Helpers shared by the plot modules: matplotlib imported lazily, saving, the model's dtype."""
+"""Helpers shared by the plot modules: matplotlib imported lazily, saving, the model's dtype,
+the outputs of its leaf modules."""
 from __future__ import annotations
 
 import os
@@ -32,3 +33,26 @@ def _dtype(model):
     for _, p in model.named_parameters():
         return p.dtype
     return np.float32
+
+
+def _layer_outputs(model, x):
+    """Outputs of the model's leaf modules for input ``x`` (no grad, eval mode), in call order."""
+    from ..autograd import no_grad
+    from ..tensor import Tensor
+    outs, handles = [], []
+    for name, m in model.named_modules():
+        if name and next(iter(m.children()), None) is None:
+            def hook(mod, args, out, name=name):
+                if isinstance(out, Tensor) and out.dtype.kind == "f":
+                    outs.append((f"{name} ({type(mod).__name__})", out._data))
+            handles.append(m.register_forward_hook(hook))
+    was = getattr(model, "training", False)
+    try:
+        model.eval()
+        with no_grad():
+            model(x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=_dtype(model))))
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was)
+    return outs

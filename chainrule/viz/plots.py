@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from ._mpl import _dtype, _finish, _plt
+from ._mpl import _dtype, _finish, _layer_outputs, _plt  # noqa: F401
 # the decision-boundary plots live in boundary.py; they are part of this module's API
 from .boundary import (BoundarySnapshots, _predict_grid, decision_boundary_over_epochs,
                        plot_decision_boundary)
@@ -81,29 +81,6 @@ def plot_history(history, path=None, keys=None, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     return _finish(fig, path)
-
-
-def _layer_outputs(model, x):
-    """Outputs of the model's leaf modules for input ``x`` (no grad, eval mode), in call order."""
-    from ..autograd import no_grad
-    from ..tensor import Tensor
-    outs, handles = [], []
-    for name, m in model.named_modules():
-        if name and next(iter(m.children()), None) is None:
-            def hook(mod, args, out, name=name):
-                if isinstance(out, Tensor) and out.dtype.kind == "f":
-                    outs.append((f"{name} ({type(mod).__name__})", out._data))
-            handles.append(m.register_forward_hook(hook))
-    was = getattr(model, "training", False)
-    try:
-        model.eval()
-        with no_grad():
-            model(x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=_dtype(model))))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was)
-    return outs
 
 
 def plot_activations(model, x, path=None, sample=0, max_examples=32, max_units=48,
@@ -299,6 +276,11 @@ def write_all_plots(model, history, X=None, y=None, out_dir=".", monitor=None, s
                            out("weights.png"))
     if monitor is not None and monitor.history:
         plot_layer_stats(monitor, out("layer_stats.png"))
+    from .cnn import _convs, plot_feature_maps, plot_filters
+    if _convs(model):
+        plot_filters(model, out("filters.png"))
+        if X is not None:
+            plot_feature_maps(model, np.asarray(X)[:1], out("feature_maps.png"))
     if X is not None and y is not None and np.asarray(X).ndim == 2 and np.asarray(X).shape[1] == 2:
         plot_decision_boundary(model, X, y, out("decision_boundary.png"))
         states = getattr(snapshots, "states", snapshots)
