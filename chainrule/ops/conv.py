@@ -104,9 +104,9 @@ class Conv2d(Op):
         _geometry(ctx, stride, padding, dilation, groups)
         cols, (ho, wo) = _cols(xp, x, w.shape[2:], stride, padding, dilation, groups)
         y = _mm(cols, _wmat(w, groups).transpose(0, 2, 1))
-        # The window matrix is kept for a first-order backward (the weight gradient then needs
-        # no second window copy).  It is never used under create_graph: there the weight
-        # gradient is the differentiable op conv2d_weight_grad on the saved x.
+        # The window matrix is handed to conv2d_weight_grad as a constant cache of windows(x),
+        # so the weight gradient needs no second window copy; the version check on the saved
+        # x guarantees the cache still equals windows(x)
         ctx.cols = cols
         if b is not None:          # fused: added to the fresh GEMM output in place
             y += b.reshape(groups, 1, -1)
@@ -119,10 +119,7 @@ class Conv2d(Op):
         gx = xp.conv2d_input_grad(g, w, in_shape=tuple(x.shape), **p) if need[0] else None
         gw = None
         if need[1]:
-            if hasattr(g, "_data"):                   # create_graph: differentiable op
-                gw = xp.conv2d_weight_grad(x, g, w_shape=tuple(w.shape), **p)
-            else:
-                gw = _weight_grad(ctx.cols, g, tuple(w.shape), ctx.groups)
+            gw = xp.conv2d_weight_grad(x, g, w_shape=tuple(w.shape), cols=ctx.cols, **p)
         if len(need) == 2:
             return gx, gw
         return gx, gw, (xp.sum(g, axis=(0, 2, 3)) if need[2] else None)
@@ -164,9 +161,12 @@ class Conv2dWeightGrad(Op):
     name = "conv2d_weight_grad"
     save = ("x", "g")
 
-    def forward(ctx, xp, x, g, *, w_shape, stride, padding, dilation, groups):
+    def forward(ctx, xp, x, g, *, w_shape, stride, padding, dilation, groups, cols=None):
+        # cols: windows(x) when the caller already has them (a cache, not an input: this op's
+        # derivative with respect to x is written below, not through it)
         _geometry(ctx, stride, padding, dilation, groups)
-        cols, _ = _cols(xp, x, w_shape[2:], stride, padding, dilation, groups)
+        if cols is None:
+            cols, _ = _cols(xp, x, w_shape[2:], stride, padding, dilation, groups)
         return _weight_grad(cols, g, w_shape, groups)
 
     def backward(ctx, xp, gw, x, g):
