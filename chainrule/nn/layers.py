@@ -176,21 +176,12 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class Dropout2d(Module):
+class Dropout2d(Dropout):
     """Zero whole channels of (N, C, H, W) with probability ``p`` in training, as
     ``torch.nn.Dropout2d``."""
 
-    def __init__(self, p=0.5, inplace=False, generator=None):
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p, self.inplace, self.generator = p, inplace, generator
-
     def forward(self, x):
         return F.dropout2d(x, self.p, self.training, generator=self.generator)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Unflatten(Module):
