@@ -17,6 +17,9 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss
                    KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module
 from .parameter import Parameter
+from .rnn import GRU, LSTM, RNN, RNNBase
+from .rnn_cells import GRUCell, LSTMCell, RNNCell
+from .sparse import Embedding, EmbeddingBag
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity",
            "Flatten", "Dropout", "Maxout", "PReLU", "Sigmoid", "Tanh", "ReLU", "LeakyReLU",
@@ -24,4 +27,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Lin
            "GELU", "SiLU",
            "Hardtanh", "LogSigmoid", "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss",
            "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
-           "GaussianNLLLoss", "KLDivLoss", "functional", "init", "utils"]
+           "GaussianNLLLoss", "KLDivLoss", "functional", "init", "utils", "RNNBase", "RNN", "LSTM",
+           "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding", "EmbeddingBag"]
