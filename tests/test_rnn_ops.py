@@ -182,3 +182,15 @@ def test_pad_and_pack_utilities_against_pytorch():
         np.testing.assert_array_equal(a.numpy(), b)
     with pytest.raises(ValueError, match="total_length to be at least"):
         cru.pad_packed_sequence(cp, total_length=2)
+
+
+def test_saturated_gates_stay_finite_without_warnings():
+    import warnings
+    m = cr.nn.LSTM(2, 3)
+    g = cr.nn.GRU(2, 3)
+    x = cr.tensor(np.array([[[1e4, -1e4]], [[-1e4, 1e4]]], dtype=np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for mod in (m, g):
+            out = mod(x)[0]
+            assert np.isfinite(out.detach().numpy()).all()
