@@ -194,3 +194,28 @@ def test_saturated_gates_stay_finite_without_warnings():
         for mod in (m, g):
             out = mod(x)[0]
             assert np.isfinite(out.detach().numpy()).all()
+
+
+def test_training_monitor_reports_each_recurrent_layer():
+    class Net(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = cr.nn.GRU(3, 5, num_layers=2, bidirectional=True)
+            self.fc = cr.nn.Linear(10, 2)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][-1])
+    net = Net()
+    mon = cr.debug.watch(net, warn=False)
+    loss = cr.nn.functional.cross_entropy(net(cr.randn(6, 4, 3)), cr.tensor(np.array([0, 1, 1, 0])))
+    loss.backward()
+    stats = mon.end_epoch(loss=loss.item())
+    mon.detach()
+    assert list(stats) == ["gru.l0", "gru.l0_reverse", "gru.l1", "gru.l1_reverse", "fc"]
+    g = net.gru.weight_hh_l1_reverse.grad.numpy()
+    parts = [getattr(net.gru, f"{w}_l1_reverse").grad.numpy() for w in
+             ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    assert g.shape == (15, 5)
+    np.testing.assert_allclose(stats["gru.l1_reverse"]["grad_norm"],
+                               np.sqrt(sum((p ** 2).sum() for p in parts)), rtol=1e-5)
+    assert stats["gru.l0"]["kind"] == "gru"
