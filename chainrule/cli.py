@@ -4,6 +4,8 @@
     chainrule train --dataset mnist --data-dir DIR --hidden 256 128 --epochs 20
     chainrule evaluate runs/digits-20260101-120000
     chainrule predict runs/digits-20260101-120000 --input samples.npy
+    chainrule train --model lstm --dataset text      # recurrent models: see cli_seq.py
+    chainrule sample runs/text-20260101-120000 --length 200 --temperature 0.8
 
 ``train`` writes into its output folder: ``model.npz`` (the state dict, safe format),
 ``config.json`` (architecture and options, enough to rebuild the model), ``metrics.json``
@@ -21,7 +23,7 @@ import time
 
 from .models import mlp_from_spec
 
-DATASETS = ("digits", "mnist", "xor", "moons", "spirals", "blobs")
+DATASETS = ("digits", "mnist", "xor", "moons", "spirals", "blobs", "text", "sine", "adding")
 OPTIMIZERS = {"sgd": ("SGD", 0.1), "adam": ("Adam", 1e-3), "adamw": ("AdamW", 1e-3),
               "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 1e-2)}
 LOSSES = {"cross_entropy": ("CrossEntropyLoss", None), "nll": ("NLLLoss", "log_softmax"),
@@ -90,6 +92,11 @@ def build_parser():
     t.add_argument("--dataset", choices=DATASETS, default="digits",
                    help="data set (digits: the embedded 8x8 digits)")
     t.add_argument("--data-dir", help="folder with MNIST IDX files (for --dataset mnist)")
+    t.add_argument("--model", choices=("mlp", "lstm", "gru", "rnn"), default=None,
+                   help="mlp, or a recurrent model for text|sine|adding (default: mlp, lstm "
+                        "for sequence data)")
+    t.add_argument("--seq-len", type=_positive(int), default=None,
+                   help="sequence length for text|sine|adding (default 64, 40, 50)")
     t.add_argument("--samples", type=_positive(int), default=1000,
                    help="samples to generate for the synthetic sets")
     t.add_argument("--hidden", type=_positive(int), nargs="+", default=[128], metavar="N",
@@ -141,6 +148,16 @@ def build_parser():
             e.add_argument("--output", metavar="FILE", help="write classes here (.npy or .csv)")
             e.add_argument("--proba", action="store_true", help="print class probabilities too")
             e.set_defaults(func=cmd_predict)
+    sm = sub.add_parser("sample", help="generate text from a character model",
+                        formatter_class=_Help)
+    sm.add_argument("run_dir", metavar="RUN_DIR", help="a run of train --dataset text")
+    sm.add_argument("--length", type=_positive(int), default=200, help="characters to draw")
+    sm.add_argument("--temperature", type=_positive(float), default=0.8,
+                    help="softmax temperature (lower: safer, higher: more varied)")
+    sm.add_argument("--prime", default=None, help="text to start from (default: one random "
+                                                  "character)")
+    sm.add_argument("--seed", type=int, default=None, help="seed of the draws")
+    sm.set_defaults(func=_cmd_sample)
     return p
 
 
@@ -208,6 +225,13 @@ def _make_schedule(name, opt, epochs, steps, lr):
 
 def _load_run(run_dir):
     from . import load
+    cfg = _load_config(run_dir)
+    model = mlp_from_spec(cfg["model"])
+    model.load_state_dict(load(os.path.join(run_dir, "model.npz")))
+    return cfg, model
+
+
+def _load_config(run_dir):
     cfg_path = os.path.join(run_dir, "config.json")
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"run folder {run_dir!r} does not exist")
@@ -222,9 +246,7 @@ def _load_run(run_dir):
     if not isinstance(cfg, dict) or cfg.get("format") != RUN_FORMAT:
         raise ValueError(f"{cfg_path!r} is not a chainrule run config (format "
                          f"{cfg.get('format') if isinstance(cfg, dict) else None!r})")
-    model = mlp_from_spec(cfg["model"])
-    model.load_state_dict(load(os.path.join(run_dir, "model.npz")))
-    return cfg, model
+    return cfg
 
 
 def _default_out(dataset):
@@ -238,7 +260,25 @@ def _default_out(dataset):
 # ---------------------------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------------------------
+def _is_sequence_run(args):
+    from .cli_seq import SEQ_DATASETS
+    if args.model in ("lstm", "gru", "rnn") or args.dataset in SEQ_DATASETS:
+        if args.model == "mlp":
+            raise ValueError(f"--dataset {args.dataset} is sequence data: use --model "
+                             "lstm|gru|rnn")
+        return True
+    return False
+
+
+def _cmd_sample(args):
+    from .cli_seq import cmd_sample
+    return cmd_sample(args)
+
+
 def cmd_train(args):
+    if _is_sequence_run(args):
+        from .cli_seq import cmd_train_seq
+        return cmd_train_seq(args)
     t_start = time.perf_counter()
     import numpy as np
 
@@ -373,6 +413,10 @@ def _read_inputs(path):
 
 def cmd_evaluate(args):
     from . import train as T
+    cfg = _load_config(args.run_dir)
+    if cfg["model"].get("type") in ("char", "regressor"):
+        from .cli_seq import cmd_evaluate_seq
+        return cmd_evaluate_seq(args, cfg)
     cfg, model = _load_run(args.run_dir)
     opts = cfg["options"]
     dataset = args.dataset or cfg["dataset"]
