@@ -24,22 +24,36 @@ SEQ_MODELS = ("lstm", "gru", "rnn")
 DEFAULT_SEQ_LEN = {"text": 64, "sine": 40, "adding": 50}
 
 
-def load_sequence_data(name, samples, seq_len, seed, test_split):
-    """``(spec fields, (Xtr, ytr), (Xte, yte))`` for a sequence data set; the text is split by
-    position (the test set is the text's last part, no window overlaps it)."""
+def load_sequence_data(name, samples, seq_len, seed, test_split, val_split=0.0):
+    """``(spec fields, train, val or None, test)``, each an ``(X, y)`` pair.
+
+    The text is cut into 40 segments; a seeded shuffle of the segments picks the test and
+    validation ones, so every part of the text (prose and verse) is in each split, and no window
+    crosses from one split into another."""
     from . import datasets as ds
     if name == "text":
         text = ds.load_text()
-        cut = int(len(text) * (1 - test_split))
         vocab = "".join(sorted(set(text)))
-        _, Xtr, ytr = ds.char_windows(text[:cut], seq_len, vocab=vocab)
-        _, Xte, yte = ds.char_windows(text[cut:], seq_len, vocab=vocab)
-        return {"type": "char", "vocab": vocab}, (Xtr, ytr), (Xte, yte)
+        bounds = np.linspace(0, len(text), 41).astype(int)
+        order = np.random.default_rng(seed).permutation(40)
+        k_test, k_val = int(round(40 * test_split)), int(round(40 * val_split))
+        parts = [order[:k_test], order[k_test:k_test + k_val], order[k_test + k_val:]]
+
+        def windows(segs):
+            pieces = [ds.char_windows(text[bounds[i]:bounds[i + 1]], seq_len, vocab=vocab)[1:]
+                      for i in sorted(segs)]
+            if not pieces:
+                return None
+            return np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])
+        test, val, train = (windows(p) for p in parts)
+        return {"type": "char", "vocab": vocab}, train, val, test
     maker = ds.make_sine if name == "sine" else ds.make_adding
     X, y = maker(samples, seq_len, seed=seed)
-    k = int(round(len(X) * (1 - test_split)))
-    return ({"type": "regressor", "n_features": int(X.shape[2]), "n_out": 1},
-            (X[:k], y[:k]), (X[k:], y[k:]))
+    train, test = _split_last(X, y, test_split)
+    val = None
+    if val_split > 0:
+        train, val = _split_last(*train, val_split)
+    return {"type": "regressor", "n_features": int(X.shape[2]), "n_out": 1}, train, val, test
 
 
 def _split_last(X, y, frac):
@@ -78,14 +92,14 @@ def cmd_train_seq(args):
         raise ValueError(f"--hidden {' '.join(map(str, args.hidden))}: recurrent layers share "
                          "one size (--hidden 128 128 = two layers of 128)")
     seq_len = args.seq_len or DEFAULT_SEQ_LEN[args.dataset]
-    fields, (Xtr, ytr), (Xte, yte) = load_sequence_data(args.dataset, args.samples, seq_len,
-                                                         args.seed, args.test_split)
-    val = None
-    if args.val_split > 0:
-        (Xtr, ytr), val = _split_last(Xtr, ytr, args.val_split)
+    if args.dataset == "text" and seq_len > 300:
+        raise ValueError(f"--seq-len {seq_len}: the text's segments are about 320 characters; "
+                         "use at most 300")
+    fields, (Xtr, ytr), val, (Xte, yte) = load_sequence_data(
+        args.dataset, args.samples, seq_len, args.seed, args.test_split, args.val_split)
     spec = dict(fields, cell=cell, hidden=args.hidden[0], layers=len(args.hidden))
     if spec["type"] == "char":
-        spec["embed"] = 32
+        spec.update(embed=32, dropout=0.2)
     cr.manual_seed(args.seed)
     model = seq_model_from_spec(spec)
     loss_fn, metrics = _loss_and_metrics(spec)
@@ -100,9 +114,12 @@ def cmd_train_seq(args):
     out = args.out or _default_out(args.dataset)
     os.makedirs(out, exist_ok=True)
     callbacks = [T.CSVLogger(os.path.join(out, "history.csv"))]
-    if args.patience:
+    # the text is small: a character model overfits it, so by default stop when the
+    # validation loss has not improved for 5 epochs and keep the best weights
+    patience = args.patience or (5 if spec["type"] == "char" and val is not None else None)
+    if patience:
         callbacks.append(T.EarlyStopping(monitor="val_loss" if val else "loss",
-                                         patience=args.patience, restore_best_weights=True))
+                                         patience=patience, restore_best_weights=True))
     monitor = None
     if args.plots:
         monitor = _plot_callbacks(0, args.epochs)[0]
@@ -114,7 +131,8 @@ def cmd_train_seq(args):
               f"{len(args.hidden)} x {args.hidden[0]}  {args.optimizer} lr {lr:g}",
               file=sys.stderr)
     t_fit = time.perf_counter()
-    hist = T.fit(model, loss_fn, _Clipped(opt, model.parameters(), 1.0), (Xtr, ytr), epochs=args.epochs, val_data=val,
+    hist = T.fit(model, loss_fn, _Clipped(opt, model.parameters(), 1.0), (Xtr, ytr),
+                 epochs=args.epochs, val_data=val,
                  callbacks=callbacks, metrics=metrics, batch_size=args.batch_size,
                  verbose=0 if args.quiet else 1, generator=cr.Generator().manual_seed(args.seed))
     fit_s = time.perf_counter() - t_fit
@@ -193,9 +211,9 @@ def cmd_evaluate_seq(args, cfg):
     from . import train as T
     opts = cfg["options"]
     model = load_seq_run(args.run_dir, cfg)
-    _, _, (Xte, yte) = load_sequence_data(cfg["dataset"], opts.get("samples", 1000),
-                                          opts["seq_len"], opts.get("seed", 0),
-                                          opts.get("test_split", 0.2))
+    *_, (Xte, yte) = load_sequence_data(cfg["dataset"], opts.get("samples", 1000),
+                                        opts["seq_len"], opts.get("seed", 0),
+                                        opts.get("test_split", 0.2), opts.get("val_split", 0.1))
     loss_fn, metrics = _loss_and_metrics(cfg["model"])
     res = T.evaluate(model, loss_fn, (Xte, yte), metrics=metrics)
     print(f"{cfg['dataset']} (test, {len(Xte)} sequences): " +

@@ -20,7 +20,8 @@ CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
 class CharModel(nn.Module):
-    """Embedding -> recurrent layers (batch first) -> Linear to one score per character.
+    """Embedding -> recurrent layers (batch first) -> dropout -> Linear to one score per
+    character (``dropout`` also acts between recurrent layers).
 
     ``forward(x (B, L) int64, state=None) -> logits (B, L, V)``; ``step`` also returns the
     state, for sampling one character at a time."""
@@ -30,11 +31,12 @@ class CharModel(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed)
         self.rnn = CELLS[cell](embed, hidden, num_layers=layers, batch_first=True,
                                dropout=dropout if layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, vocab_size)
 
     def step(self, x, state=None):
         out, state = self.rnn(self.embed(x), state)
-        return self.head(out), state
+        return self.head(self.drop(out)), state
 
     def forward(self, x):
         return self.step(x)[0]

@@ -1,7 +1,5 @@
 """nn.RNN / LSTM / GRU against PyTorch with weights copied through state_dict (float64, rtol 1e-7):
 outputs, final states, input, initial-state and parameter gradients; padded and packed."""
-import itertools
-
 import numpy as np
 import pytest
 
@@ -12,8 +10,8 @@ tru = torch.nn.utils.rnn
 cru = cr.nn.utils.rnn
 
 RTOL, ATOL = 1e-7, 1e-10
-KINDS = {"rnn_tanh": ("RNN", {"nonlinearity": "tanh"}), "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
-         "lstm": ("LSTM", {}), "gru": ("GRU", {})}
+KINDS = {"rnn_tanh": ("RNN", {"nonlinearity": "tanh"}),
+         "rnn_relu": ("RNN", {"nonlinearity": "relu"}), "lstm": ("LSTM", {}), "gru": ("GRU", {})}
 
 
 def _pair(kind, I=3, H=4, **kw):

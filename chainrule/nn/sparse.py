@@ -15,36 +15,13 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import _new
-from ..ops.elementwise import where
 from ..ops.linalg import matmul
 from ..ops.movement import getitem
 from ..tensor import Tensor
 from . import init
+from .functional import _indices, embedding
 from .module import Module
 from .parameter import Parameter
-
-
-def _indices(x, num, who):
-    if isinstance(x, Tensor):
-        x = x._data
-    a = np.asarray(x)
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"{who}: expected integer indices (int64), got dtype {a.dtype}")
-    if a.size and (a.min() < -num or a.max() >= num):
-        bad = a[(a < -num) | (a >= num)].flat[0]
-        raise IndexError(f"{who}: index {int(bad)} is out of range for {num} embeddings")
-    return a
-
-
-def embedding(input, weight, padding_idx=None):
-    """Rows of ``weight`` picked by ``input`` (as ``F.embedding``); rows at ``padding_idx`` get
-    no gradient."""
-    idx = _indices(input, weight.shape[0], "embedding")
-    out = getitem(weight, idx)
-    if padding_idx is None:
-        return out
-    pad = _new((idx == padding_idx)[..., None], False, None)
-    return where(pad, getitem(weight.detach(), idx), out)
 
 
 class Embedding(Module):

@@ -1,5 +1,5 @@
-"""TEMPORARY adapter: the issue-12 op protocol (``forward(ctx, xp, ...)``, ``save``, ``outputs = n``)
-written over the old single-output :class:`chainrule.autograd.function.Op`.
+"""TEMPORARY adapter: the issue-12 op protocol (``forward(ctx, xp, ...)``, ``save``,
+``outputs = n``) written over the old single-output :class:`chainrule.autograd.function.Op`.
 
 Delete this file when "op protocol v2" lands on main and import ``Op`` from
 ``chainrule.autograd.op`` in :mod:`chainrule.ops.recurrent` instead.  Only what the fused sequence

@@ -130,4 +130,4 @@ def l2_penalty(parameters, lam, include_bias=False):
     return total * (lam / 2.0)
 
 
-from . import rnn  # noqa: E402  (cr.nn.utils.rnn, as torch.nn.utils.rnn)
+from . import rnn  # noqa: E402,F401  (cr.nn.utils.rnn, as torch.nn.utils.rnn)
