@@ -113,7 +113,8 @@ def build_parser():
     t.add_argument("--weight-decay", type=_nonneg, default=0.0, help="L2 weight decay")
     t.add_argument("--schedule", choices=SCHEDULES, default="none",
                    help="learning-rate schedule")
-    t.add_argument("--epochs", type=_positive(int), default=40, help="passes over the data")
+    t.add_argument("--epochs", type=_positive(int), default=None,
+                   help="passes over the data (default 40; 80 for --dataset text)")
     t.add_argument("--batch-size", type=_positive(int), default=32, help="samples per step")
     t.add_argument("--seed", type=int, default=0, help="seed of the split, weights and order")
     t.add_argument("--test-split", type=_fraction, default=0.2,
@@ -279,6 +280,7 @@ def cmd_train(args):
     if _is_sequence_run(args):
         from .cli_seq import cmd_train_seq
         return cmd_train_seq(args)
+    args.epochs = args.epochs or 40
     t_start = time.perf_counter()
     import numpy as np
 

@@ -92,6 +92,7 @@ def cmd_train_seq(args):
         raise ValueError(f"--hidden {' '.join(map(str, args.hidden))}: recurrent layers share "
                          "one size (--hidden 128 128 = two layers of 128)")
     seq_len = args.seq_len or DEFAULT_SEQ_LEN[args.dataset]
+    args.epochs = args.epochs or (80 if args.dataset == "text" else 40)
     if args.dataset == "text" and seq_len > 300:
         raise ValueError(f"--seq-len {seq_len}: the text's segments are about 320 characters; "
                          "use at most 300")
