@@ -77,6 +77,9 @@ class RNNBase(Module):
         for key in self._flat_weights_names:
             init.uniform_(getattr(self, key), -bound, bound, generator=generator)
 
+    def flatten_parameters(self):
+        """No-op, for PyTorch code that calls it (the weights are always used as they are)."""
+
     @property
     def all_weights(self):
         per = 4 if self.bias else 2
