@@ -6,27 +6,28 @@
     x.grad            # tensor([2., 4.])
 """
 from . import dtypes
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int,
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .graph.modes import (enable_grad, inference_mode, is_grad_enabled,
+                          is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .random import Generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, is_tensor
+from . import ops as _ops
+from .ops import *  # noqa: F401,F403  (every op's cr. function: the list is ops.__all__)
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        randperm, tensor, zeros, zeros_like)
-from .ops.elementwise import (abs, add, clamp, div, eq, exp, ge, gt, isfinite, isnan, le, log,
-                              logical_and, logical_not, logical_or, lt, maximum, minimum, mul, ne,
-                              neg, pow, relu, sigmoid, sign, sqrt, sub, tanh, where)
-from .ops.elementwise import clamp as clip
-from .ops.linalg import dot, matmul, outer
-from .ops.movement import (broadcast_to, cat, chunk, concat, expand, flatten, permute, reshape,
-                           split, squeeze, stack, transpose, unsqueeze)
-from .ops.reduce import (all, amax, any, argmax, argmin, log_softmax, logsumexp, max, mean, min,
-                         softmax, std, sum, var)
-from . import autograd  # noqa: E402
-from .autograd.capture import compile  # noqa: E402,A004  (cr.compile, as torch.compile)
+from . import autograd
+from .autograd.grad import grad
+from .serialization import load, save
 
 __version__ = "0.1.0"
+
+
+def compile(model=None, **kwargs):  # noqa: A001
+    """``cr.compile``, as ``torch.compile``: see :func:`chainrule.compiler.compile`."""
+    from .compiler import compile as _compile
+    return _compile(model, **kwargs)
 
 
 def _lazy(name):
@@ -37,8 +38,6 @@ def _lazy(name):
 def __getattr__(name):
     # subpackages load on first use so that ``import chainrule`` stays fast
     if name in ("nn", "optim", "utils", "datasets", "train", "classic", "debug", "viz",
-                "models", "cli"):
+                "models", "cli", "runs", "onnx", "sklearn", "distributed", "compiler"):
         return _lazy(name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
-
-from .serialization import load, save  # noqa: E402  (cr.save / cr.load: safe .npz state dicts)

@@ -126,8 +126,14 @@ def build_parser():
                         "(best weights restored)")
     t.add_argument("--out", help="output folder (default: runs/<dataset>-<timestamp>)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--nproc", type=_positive(int), default=1, metavar="N",
+                   help="train data-parallel on N local processes through MPI (mpiexec); "
+                        "mpirun -n N chainrule train ... works too (docs/distributed.md)")
     t.add_argument("--plots", action="store_true",
                    help="extra diagnostic plots (chainrule.viz, matplotlib)")
+    t.add_argument("--tensorboard", metavar="DIR",
+                   help="log the run for TensorBoard in DIR (losses, metrics, lr, per-layer "
+                        "training health, histograms; needs tensorboardX)")
     t.set_defaults(func=cmd_train)
     for name, helptext in (("evaluate", "print the test metrics of a saved run"),
                            ("predict", "predict classes for new inputs with a saved run"),
@@ -149,6 +155,7 @@ def build_parser():
             e.add_argument("--output", metavar="FILE", help="write classes here (.npy or .csv)")
             e.add_argument("--proba", action="store_true", help="print class probabilities too")
             e.set_defaults(func=cmd_predict)
+    _add_export_parser(sub)
     sm = sub.add_parser("sample", help="generate text from a character model",
                         formatter_class=_Help)
     sm.add_argument("run_dir", metavar="RUN_DIR", help="a run of train --dataset text")
@@ -160,6 +167,16 @@ def build_parser():
     sm.add_argument("--seed", type=int, default=None, help="seed of the draws")
     sm.set_defaults(func=_cmd_sample)
     return p
+
+
+def _add_export_parser(sub):
+    x = sub.add_parser("export", help="write a saved run's model in another format (ONNX)",
+                       formatter_class=_Help)
+    x.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by chainrule train")
+    x.add_argument("--format", choices=("onnx",), default="onnx", help="file format")
+    x.add_argument("--output", metavar="FILE", help="file to write (default: RUN_DIR/model.onnx)")
+    x.add_argument("--opset", type=_positive(int), default=17, help="ONNX opset version")
+    x.set_defaults(func=cmd_export)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,6 +298,9 @@ def cmd_train(args):
         from .cli_seq import cmd_train_seq
         return cmd_train_seq(args)
     args.epochs = args.epochs or 40
+    from .distributed import launch
+    if launch.wanted(args):                  # --nproc N, or started by mpirun -n N
+        return launch.train(args, cmd_train)
     t_start = time.perf_counter()
     import numpy as np
 
@@ -319,6 +339,8 @@ def cmd_train(args):
     if args.plots:
         monitor, snapshots = _plot_callbacks(Xtr.shape[1], args.epochs)
         callbacks += [cb for cb in (monitor, snapshots) if cb is not None]
+    if args.tensorboard:
+        callbacks.append(_tensorboard_callback(args))
     val = None
     if Xval is not None:
         val = (Xval, _loss_and_targets(args.loss, yval, n_classes)[1])
@@ -357,6 +379,21 @@ def cmd_train(args):
         if note:
             print(note, file=sys.stderr)
     return 0
+
+
+def _tensorboard_callback(args):
+    """``--tensorboard DIR``: the fit callback, with the run's options as hyperparameters."""
+    from .debug.tensorboard import TensorBoard
+    from .utils.tensorboard import _tbx
+    _tbx()                                   # fail before training if tensorboardX is missing
+    hp = {k: (" ".join(map(str, v)) if isinstance(v, list) else v)
+          for k, v in vars(args).items() if k in ("dataset", "hidden", "activation", "optimizer",
+                                                 "lr", "batch_size", "epochs", "seed")}
+    if not args.quiet:
+        print(f"chainrule train: logging to {args.tensorboard} (view with: tensorboard --logdir "
+              f"{args.tensorboard})", file=sys.stderr)
+    return TensorBoard(args.tensorboard, histogram_freq=1,
+                       hparams={k: v for k, v in hp.items() if v is not None})
 
 
 def _write_json(path, obj):
@@ -466,6 +503,20 @@ def cmd_predict(args):
                 print(f"{c}  " + " ".join(f"{v:.3f}" for v in p))
             else:
                 print(c)
+    return 0
+
+
+def cmd_export(args):
+    """``chainrule export RUN --format onnx``: the run's model with a dynamic batch dim."""
+    import numpy as np
+
+    from .onnx import export
+    cfg, model = _load_run(args.run_dir)
+    out = args.output or os.path.join(args.run_dir, "model.onnx")
+    example = np.zeros((1, cfg["n_features"]), dtype=np.float32)
+    export(model, example, out, opset_version=args.opset)
+    print(f"wrote {out} (ONNX opset {args.opset}, input 'input' (batch, {cfg['n_features']}), "
+          f"output 'output' (batch, {cfg['n_classes']}))")
     return 0
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd.function import _new, taint as _taint
+from .tensor import _new
+from .graph.modes import taint as _taint
 from .dtypes import as_dtype, get_default_dtype, infer_array
 from .random import get_rng
 from .tensor import Tensor

@@ -57,9 +57,8 @@ def as_dtype(d):
 
 def infer_array(data, dtype):
     """The array behind ``cr.tensor(data, dtype)``: copies, Python floats become float32."""
-    from .tensor import Tensor
     dt = as_dtype(dtype)
-    if isinstance(data, Tensor):
+    if _is_tensor(data):
         data = data._data
     if isinstance(data, np.generic):   # a NumPy scalar keeps its dtype, as in torch.tensor
         data = np.asarray(data)
@@ -68,8 +67,8 @@ def infer_array(data, dtype):
             raise TypeError(f"can't convert an array of dtype {data.dtype} to a tensor; supported:"
                             " floating, integer and bool arrays")
         return np.array(data, dtype=dt, copy=True)
-    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
-        data = [x._data if isinstance(x, Tensor) else x for x in data]
+    if isinstance(data, (list, tuple)) and any(_is_tensor(x) for x in data):
+        data = [x._data if _is_tensor(x) else x for x in data]
     arr = np.array(data)
     if arr.dtype == object or arr.dtype.kind in "USV":
         raise TypeError(f"can't build a tensor from {type(data).__name__} of "
@@ -83,6 +82,11 @@ def infer_array(data, dtype):
     if arr.dtype.kind == "c":
         raise TypeError("complex tensors are not supported")
     return arr
+
+
+def _is_tensor(x):
+    # dtypes sits below tensor.py: a tensor is known by its fields here
+    return hasattr(x, "_data") and hasattr(x, "_node")
 
 
 def _kind_rank(d):

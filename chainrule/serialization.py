@@ -72,7 +72,7 @@ def _encode(obj, path, arrays):
 
 
 def _decode(node, arrays):
-    from .autograd.function import _new
+    from .tensor import _new
     if isinstance(node, list):
         return [_decode(v, arrays) for v in node]
     if isinstance(node, dict):
@@ -142,7 +142,7 @@ def _load_safetensors(path):
     except Exception as exc:   # safetensors raises its own error types
         raise ValueError(f"cr.load: {path!r} is not a readable safetensors file ({exc})") from None
     if _META not in meta:       # a plain safetensors file: a flat dict of tensors
-        from .autograd.function import _new
+        from .tensor import _new
         return {k: _new(v, False, None) for k, v in arrays.items()}
     return json.loads(meta[_META]), arrays
 

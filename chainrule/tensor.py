@@ -1,16 +1,28 @@
 """The Tensor: a NumPy array, a ``requires_grad`` flag, a ``.grad`` and the node that made it.
 
-Operator methods hand off to :mod:`chainrule.ops`; nothing here computes a derivative.
+This class holds the data and the autograd fields.  Its operator methods (``+``, ``@``,
+``reshape``, ``sum``, ``exp``, in-place ``add_`` ...) are defined next to their ops in
+:mod:`chainrule.ops` and attached from there by ``@export(method=True)``: an op's forward, its
+backward, its ``cr.`` function and its ``Tensor`` method are one entry in one file.  Nothing here
+computes a derivative.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .autograd import function as _fn
-from .autograd.function import STATE, _new
-from .dtypes import as_dtype, default_float, dtype_repr, infer_array
+from .dtypes import default_float, dtype_repr, infer_array
+from .graph.engine import run_backward
+from .graph.hooks import RemovableHandle
+from .graph.modes import STATE, taint
 
-_SCALARS = (int, float, bool, np.number, np.bool_)
+
+class Version:
+    """A tensor's version counter, shared with its views: in-place writes bump it, and a
+    backward that saved a value at another version refuses to run."""
+    __slots__ = ("n",)
+
+    def __init__(self, n=0):
+        self.n = n
 
 
 class Tensor:
@@ -18,15 +30,20 @@ class Tensor:
 
     Prefer :func:`chainrule.tensor` to build one.  ``Tensor(data)`` behaves the same way.
     """
-    __slots__ = ("_data", "requires_grad", "grad", "_node", "_version", "_hooks", "_retain",
+    __slots__ = ("_data", "requires_grad", "grad", "_node", "_vc", "_base", "_hooks", "_retain",
                  "__weakref__")
     __array_priority__ = 1000
     __array_ufunc__ = None   # make NumPy defer to our reflected operators (ndarray * Tensor)
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        _fn._fill(self, infer_array(data, dtype), False, None)
+        _fill(self, infer_array(data, dtype), False, None)
         if requires_grad:
             self.requires_grad_(True)
+
+    @staticmethod
+    def _wrap(data):
+        """A new plain tensor around ``data`` (no copy): how the engine makes ``.grad``."""
+        return _new(data, False, None)
 
     # -- basic attributes ---------------------------------------------------------------------
     @property
@@ -36,8 +53,20 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        _fn.taint("assignment to .data")
+        taint("assignment to .data")
         self._data = value._data if isinstance(value, Tensor) else infer_array(value, None)
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor (or a view sharing its memory) has had."""
+        vc = self._vc
+        return 0 if vc is None else vc.n
+
+    @_version.setter
+    def _version(self, n):
+        if self._vc is None:
+            self._vc = Version()
+        self._vc.n = n
 
     @property
     def shape(self):
@@ -82,11 +111,11 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        _fn.taint("item()")
+        taint("item()")
         return self._data.item()
 
     def tolist(self):
-        _fn.taint("tolist()")
+        taint("tolist()")
         return self._data.tolist()
 
     def numpy(self):
@@ -94,11 +123,11 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        _fn.taint("numpy()")
+        taint("numpy()")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        _fn.taint("conversion to a NumPy array")
+        taint("conversion to a NumPy array")
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self):
@@ -115,7 +144,7 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of a Tensor with shape {self.shape} is ambiguous")
-        _fn.taint("bool() of a tensor (Python control flow on a value)")
+        taint("bool() of a tensor (Python control flow on a value)")
         return bool(self._data.item())
 
     def __hash__(self):
@@ -152,7 +181,12 @@ class Tensor:
         return self
 
     def detach(self):
-        return _new(self._data, False, None)
+        """A new tensor on the same memory, outside the graph (shares the version counter)."""
+        t = _new(self._data, False, None)
+        if self._vc is None:
+            self._vc = Version()
+        t._vc = self._vc
+        return t
 
     def detach_(self):
         self._node = None
@@ -160,15 +194,14 @@ class Tensor:
         return self
 
     def retain_grad(self):
-        _fn.taint("retain_grad()")
+        taint("retain_grad()")
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
         self._retain = True
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
-        from .utils.hooks import RemovableHandle
-        _fn.taint("register_hook()")
+        taint("register_hook()")
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._hooks is None:
@@ -179,7 +212,6 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (as ``torch.Tensor.backward``)."""
-        from .autograd.engine import run_backward
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                                "grad_fn: nothing to differentiate (did you call it under "
@@ -205,142 +237,47 @@ class Tensor:
             return STATE.trace.backward(self, gradient, retain_graph, create_graph, seed)
         run_backward([self], [seed], retain_graph, create_graph)
 
-    # -- conversions ---------------------------------------------------------------------------
-    def to(self, dtype=None, *args, **kwargs):
-        if isinstance(dtype, str) and dtype in ("cpu",):
-            return self
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None:
-            return self
-        from .ops.elementwise import cast
-        return cast(self, as_dtype(dtype))
-
-    def type(self, dtype):
-        return self.to(dtype)
-
-    def type_as(self, other):
-        return self.to(other.dtype)
-
-    def float(self):
-        return self.to(np.float32)
-
-    def double(self):
-        return self.to(np.float64)
-
-    def long(self):
-        return self.to(np.int64)
-
-    def int(self):
-        return self.to(np.int32)
-
-    def bool(self):
-        return self.to(np.bool_)
-
-    def half(self):
-        return self.to(np.float16)
-
+    # -- conversions without arithmetic ---------------------------------------------------------
     def cpu(self):
         return self
 
     def contiguous(self):
         return self
 
-    def clone(self):
-        from .ops.elementwise import clone
-        return clone(self)
+    # -- in-place writes of plain values (no graph) ----------------------------------------------
+    def _bump(self):
+        """Count an in-place write (shared with views) and tell a ``cr.compile`` trace."""
+        if self._vc is None:
+            self._vc = Version()
+        self._vc.n += 1
 
-    # -- in-place -------------------------------------------------------------------------------
-    def _check_inplace(self, other=None):
-        if STATE.enabled and (self.requires_grad or
-                              (isinstance(other, Tensor) and other.requires_grad)):
-            if self._node is None and self.requires_grad:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation (wrap the update in cr.no_grad())")
-            return True
-        return False
-
-    def _inplace(self, fn, other=None):
-        """Apply ``fn`` in place.  Under autograd the tensor is rebased onto a new node."""
-        _fn.taint("an in-place operation")
-        if self._check_inplace(other):
-            old = _new(self._data, self.requires_grad, self._node)
-            old._version = self._version
-            res = fn(old, other) if other is not None else fn(old)
-            if res.dtype != self.dtype:
-                raise RuntimeError(f"result type {dtype_repr(res.dtype)} can't be cast to the "
-                                   f"desired output type {dtype_repr(self.dtype)}")
-            # keep identity: ``self`` now stands for the result; nodes that saved the old value
-            # see a version bump and refuse to use it.
-            if res._node is not None and getattr(res._node, "inputs", None):
-                res._node.inputs = tuple(old if i is self else i for i in res._node.inputs)
-            self._data, self._node, self.requires_grad = res._data, res._node, res.requires_grad
-            if getattr(res._node, "out_ref", None) is not None:
-                import weakref
-                res._node.out_ref = weakref.ref(self)
-            self._version += 1
-            return self
-        od = other._data if isinstance(other, Tensor) else other
-        r = fn(self._data, od) if other is not None else fn(self._data)
-        if r is not None:
-            r = np.asarray(r)
-            if r.dtype != self._data.dtype and not np.can_cast(r.dtype, self._data.dtype,
-                                                                "same_kind"):
-                raise RuntimeError(f"result type {dtype_repr(r.dtype)} can't be cast to the "
-                                   f"desired output type {dtype_repr(self.dtype)}")
-            self._data[...] = r
-        self._version += 1
+    def fill_(self, value):
+        taint("fill_()")
+        self._no_graph_write("fill_")
+        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._bump()
         return self
-
-    def add_(self, other, alpha=1):
-        if alpha != 1:
-            other = other * alpha
-        return self._inplace(lambda a, b: a + b, other)
-
-    def sub_(self, other, alpha=1):
-        if alpha != 1:
-            other = other * alpha
-        return self._inplace(lambda a, b: a - b, other)
-
-    def mul_(self, other):
-        return self._inplace(lambda a, b: a * b, other)
-
-    def div_(self, other):
-        return self._inplace(lambda a, b: a / b, other)
-
-    def pow_(self, other):
-        return self._inplace(lambda a, b: a ** b, other)
-
-    def clamp_(self, min=None, max=None):
-        from .ops.elementwise import clamp
-        return self._inplace(lambda a: clamp(a, min, max) if isinstance(a, Tensor)
-                             else np.clip(a, min, max))
-
-    def neg_(self):
-        return self._inplace(lambda a: -a)
 
     def zero_(self):
         return self.fill_(0)
 
-    def fill_(self, value):
-        _fn.taint("fill_()")
-        if self._check_inplace():
-            raise RuntimeError("fill_ on a tensor that is part of a graph is not supported")
-        self._data[...] = value._data if isinstance(value, Tensor) else value
-        self._version += 1
-        return self
-
     def copy_(self, src):
-        _fn.taint("copy_()")
-        if self._check_inplace(src):
-            raise RuntimeError("copy_ into a tensor that requires grad must run under no_grad")
+        taint("copy_()")
+        self._no_graph_write("copy_", src)
         src = src._data if isinstance(src, Tensor) else np.asarray(src)
         try:
             self._data[...] = np.broadcast_to(src, self._data.shape)
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {src.shape} can't be broadcast to the "
                                f"destination shape {self.shape}") from None
-        self._version += 1
+        self._bump()
         return self
+
+    def _no_graph_write(self, what, other=None):
+        if STATE.enabled and (self.requires_grad or
+                              (isinstance(other, Tensor) and other.requires_grad)):
+            raise RuntimeError(f"{what} into a tensor that requires grad (or from one) must run "
+                               "under cr.no_grad(); it is not recorded in the graph")
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         from .random import get_rng
@@ -350,31 +287,27 @@ class Tensor:
         from .random import get_rng
         return self.copy_(get_rng(generator).normal(mean, std, self.shape))
 
-    def __setitem__(self, key, value):
-        from .ops.movement import _norm_key, index_put
-        _fn.taint("item assignment (t[...] = v)")
-        if self._check_inplace(value):
-            res = index_put(_new(self._data, self.requires_grad, self._node), key, value)
-            self._data, self._node, self.requires_grad = res._data, res._node, res.requires_grad
-        else:
-            v = value._data if isinstance(value, Tensor) else value
-            self._data[_norm_key(key)] = v
-        self._version += 1
 
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-
-    def __ipow__(self, other):
-        return self.pow_(other)
+_object_new = object.__new__
 
 
-_fn._Tensor = Tensor
+def _fill(t, data, requires_grad, node):
+    """Set every field of a Tensor (or subclass) ``t``; the one place that lists them."""
+    t._data = data
+    t.requires_grad = requires_grad
+    t._node = node
+    t.grad = None
+    t._vc = None
+    t._base = None
+    t._hooks = None
+    t._retain = False
+    return t
+
+
+def _new(data, requires_grad=False, node=None):
+    """Fast internal constructor of a Tensor around ``data`` (no copy, no checks)."""
+    return _fill(_object_new(Tensor), data, requires_grad, node)
 
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
-
-
-from . import _tensor_methods  # noqa: E402,F401  (attaches the operator methods to Tensor)

@@ -20,6 +20,6 @@ def _seed_and_grad_mode():
     import chainrule as cr
     cr.manual_seed(0)
     yield
-    from chainrule.autograd.function import STATE
+    from chainrule.graph.modes import STATE
     enabled, STATE.enabled = STATE.enabled, True   # restore first: one failure must not cascade
     assert enabled, "a test left grad mode disabled"

@@ -128,7 +128,7 @@ def test_init_of_parameter_used_in_graph_is_detected():
     lin = cr.nn.Linear(3, 2)
     y = (lin(cr.randn(4, 3, requires_grad=True)) ** 2).sum()
     init.zeros_(lin.weight)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
 
 

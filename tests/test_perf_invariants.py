@@ -7,7 +7,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.autograd.function import Op
+from chainrule.autograd.op import Op
 
 
 def _mlp(dtype=None):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import run_backward
-from .function import _new, taint
+from ..graph.engine import run_backward
+from ..graph.modes import taint
+from ..tensor import Tensor, _new
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -16,7 +17,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         g, = cr.grad(f(x), x, create_graph=True)
         hv, = cr.grad(g, x, grad_outputs=v)
     """
-    from ..tensor import Tensor
     taint("cr.grad()")
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)

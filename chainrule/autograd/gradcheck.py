@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import enable_grad, no_grad
+from ..graph.modes import enable_grad, no_grad
+from ..tensor import Tensor
 from .grad import grad as _grad
 
 
@@ -15,7 +16,6 @@ class GradcheckError(RuntimeError):
 
 
 def _outputs(fn, inputs):
-    from ..tensor import Tensor
     out = fn(*inputs)
     outs = (out,) if isinstance(out, Tensor) else tuple(out)
     return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
@@ -82,7 +82,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
         x = cr.randn(3, dtype=cr.float64, requires_grad=True)
         cr.autograd.gradcheck(lambda t: (t * t).sum(), (x,))
     """
-    from ..tensor import Tensor
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)
@@ -117,7 +116,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                   raise_exception=True):
     """Check second derivatives: gradcheck of the vector-Jacobian product of ``fn``."""
-    from ..tensor import Tensor
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)
@@ -135,6 +133,14 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
             os_ = _outputs(fn, xs)
             gs = _grad(os_, [xs[i] for i in diff], list(gos), create_graph=True,
                        allow_unused=True)
+        for i, g in zip(diff, gs):
+            if g is not None and not g.requires_grad:
+                # the vjp is linear in the grad_outputs, which require grad: a gradient without
+                # a graph means some backward on the way was not differentiable
+                raise GradcheckError(
+                    f"gradgradcheck: the gradient of input {i} has no graph under "
+                    "create_graph=True, so its second derivative is missing (a backward on the "
+                    "way is not written in differentiable ops); it is not zero")
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(vjp, inputs + tuple(grad_outputs), eps, atol, rtol, raise_exception)

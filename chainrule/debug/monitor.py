@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from ..autograd.function import STATE
+from ..graph.modes import STATE
 from ..train.callbacks import Callback as _Base
 from .health import TrainingHealthWarning, diagnose
 

@@ -7,7 +7,7 @@ Example::
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     loss = nn.CrossEntropyLoss()(model(cr.randn(32, 784)), cr.randint(0, 10, (32,)))
 """
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activations import (ELU, GELU, SELU, Abs, AbsReLU, HardThreshold, Hardtanh, LeakyReLU,
                           LogSigmoid, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step,
                           Tanh, Threshold)
@@ -27,5 +27,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Lin
            "GELU", "SiLU",
            "Hardtanh", "LogSigmoid", "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss",
            "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
-           "GaussianNLLLoss", "KLDivLoss", "functional", "init", "utils", "RNNBase", "RNN", "LSTM",
-           "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding", "EmbeddingBag"]
+           "GaussianNLLLoss", "KLDivLoss", "functional", "init", "parallel", "utils", "RNNBase",
+           "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding", "EmbeddingBag"]

@@ -14,9 +14,11 @@ import math
 
 import numpy as np
 
-from ..autograd.function import _new
+from ..tensor import _new
 from ..dtypes import dtype_repr
-from ..ops.elementwise import abs as _abs, cast, clamp, exp, log, where
+from ..ops.elementwise import abs as _abs, exp, log
+from ..ops.cast import cast
+from ..ops.compare import where
 from ..ops.loss import BinaryCrossEntropy, CrossEntropyIndex
 from ..ops.movement import permute, reshape
 from ..ops.reduce import log_softmax

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Op, _new
+from ..autograd.op import Op
+from ..tensor import _new
 from ..tensor import Tensor
 
 
@@ -27,28 +28,28 @@ def _as_tensor(g):
 
 class HookOut(Op):
     """Identity on one module output; records the gradient that reaches it."""
-    uses_inputs = False
+    name = "module_hook_out"
+    view = True
 
-    @staticmethod
-    def forward(ctx, x, state, index):
+    def forward(ctx, xp, x, *, state, index):
         ctx.state, ctx.index = state, index
         return x
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g):
         ctx.state.got_output(ctx.index, g)
         return g
 
 
 class HookIn(Op):
     """Identity on the (packed) inputs; calls the module's backward hooks with all gradients."""
-    uses_inputs = False
+    name = "module_hook_in"
+    view = True
 
-    @staticmethod
-    def forward(ctx, x, state):
+    def forward(ctx, xp, x, *, state):
         ctx.state = state
         return x
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g):
         return ctx.state.got_input(g)
 
 

@@ -16,8 +16,10 @@ import math
 
 import numpy as np
 
-from ..autograd.function import _new
-from ..ops.elementwise import abs as _abs, clamp, exp, mul, relu, sigmoid, tanh, where
+from ..tensor import _new
+from ..ops.elementwise import abs as _abs, exp, relu, sigmoid, tanh
+from ..ops.compare import clamp, where
+from ..ops.arithmetic import mul
 from ..ops.linalg import linear
 from ..ops.movement import flatten, getitem, pad, reshape
 from ..ops.reduce import log_softmax, max as _max, softmax
@@ -43,7 +45,7 @@ def _floating(x, name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
     if x._data.dtype.kind != "f":
-        from ..ops.elementwise import cast
+        from ..ops.cast import cast
         return cast(x, np.float32)
     return x
 

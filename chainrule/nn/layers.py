@@ -69,11 +69,7 @@ class Linear(Module):
                  generator=None):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        # Stored column-major: the memory of an (in, out) matrix.  The weight gradient then comes
-        # from the faster GEMM ``x.T @ g`` with no copy, and weight and gradient share a layout so
-        # the optimizer's elementwise updates run at full speed (see docs/performance.md).
-        w = _empty((out_features, in_features), dtype)
-        self.weight = Parameter(np.asfortranarray(w))
+        self.weight = Parameter(_empty((out_features, in_features), dtype))
         self.bias = Parameter(_empty((out_features,), dtype)) if bias else None
         if not bias:
             self.register_parameter("bias", None)

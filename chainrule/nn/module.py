@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..autograd.function import STATE, replayable
+from ..graph.modes import STATE, replayable
 from ..dtypes import as_dtype, dtype_repr
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle

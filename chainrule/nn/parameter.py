@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import _fill
+from ..tensor import _fill
 from ..dtypes import default_float, infer_array
 from ..tensor import Tensor
 

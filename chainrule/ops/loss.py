@@ -1,40 +1,31 @@
 """Fused loss primitives: the hot path of classifier training in one graph node.
 
-``CrossEntropyIndex`` is softmax + negative log-likelihood for integer class targets.  Its forward
-computes a stable log-softmax once and keeps the probabilities; its backward is the famous
-``(softmax - onehot) / N`` without recomputing anything.  Under ``create_graph`` the same gradient
-is rebuilt from differentiable ops so second derivatives are right.
+``CrossEntropyIndex`` is softmax + negative log-likelihood for integer class targets: a stable
+log-softmax in the forward, and the famous ``(softmax - onehot) / N`` in the backward.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from ..autograd.function import STATE, Op, _new
+from ..autograd.op import Op
 
 
 class CrossEntropyIndex(Op):
     """Cross-entropy of logits ``x`` (N, C) against class indices ``target`` (N,).
 
-    Parameters (constants, not graph inputs):
-      ``target``     int array (N,);
-      ``weight``     optional per-class weights (C,) in x's dtype;
-      ``ignore``     optional bool mask (N,) of samples to ignore (``ignore_index`` hits);
-      ``reduction``  'mean', 'sum' or 'none'.
-
-    With weights w and kept samples K, 'mean' is ``sum_i w[t_i] l_i / sum_i w[t_i]`` (PyTorch's
-    weighted mean); 'none' returns ``w[t_i] l_i`` (0 for ignored samples).
+    Constants: ``target`` int array (N,); ``weight`` optional per-class weights (C,) in x's
+    dtype; ``ignore`` optional bool mask (N,) of samples to ignore (``ignore_index`` hits);
+    ``reduction`` 'mean', 'sum' or 'none'.  With weights w and kept samples K, 'mean' is
+    ``sum_i w[t_i] l_i / sum_i w[t_i]`` (PyTorch's weighted mean); 'none' returns ``w[t_i] l_i``
+    (0 for ignored samples).
     """
-    uses_inputs = True
+    name = "cross_entropy_index"
+    save = ("x",)
 
-    @staticmethod
-    def forward(ctx, x, target, weight, ignore, reduction):
+    def forward(ctx, xp, x, *, target, weight, ignore, reduction):
         n = x.shape[0]
-        rows = np.arange(n)
-        s = x - np.maximum.reduce(x, axis=1, keepdims=True)
-        e = np.exp(s)
-        z = np.add.reduce(e, axis=1, keepdims=True)
-        e /= z                                    # e is now softmax(x)
-        nll = np.log(z[:, 0]) - s[rows, target]   # -log_softmax(x)[i, t_i]
+        rows = xp.arange(n)
+        s = x - xp.maximum.reduce(x, axis=1, keepdims=True)
+        z = xp.add.reduce(xp.exp(s), axis=1, keepdims=True)
+        nll = xp.log(z[:, 0]) - s[rows, target]   # -log_softmax(x)[i, t_i]
         # per-sample weights: class weight times "not ignored"; None when all are 1
         w = None
         if weight is not None:
@@ -44,66 +35,28 @@ class CrossEntropyIndex(Op):
             w = keep if w is None else w * keep
         if w is not None:
             nll = nll * w
-        ctx.p, ctx.target, ctx.w, ctx.reduction = e, target, w, reduction
-        ctx.rows = rows
+        onehot = xp.zeros(x.shape, dtype=x.dtype)
+        onehot[rows, target] = 1
+        ctx.onehot, ctx.w, ctx.reduction = onehot, w, reduction
         if reduction == "none":
             return nll
-        total = np.add.reduce(nll)
+        total = xp.add.reduce(nll)
         if reduction == "sum":
-            return np.asarray(total, dtype=x.dtype)
-        if w is None:
-            ctx.denom = n
-            return np.asarray(total / n, dtype=x.dtype)
-        denom = ctx.denom = w.sum()
-        with np.errstate(invalid="ignore", divide="ignore"):   # every sample ignored: NaN
-            return np.asarray(total / denom, dtype=x.dtype)
+            return xp.asarray(total, dtype=x.dtype)
+        ctx.denom = n if w is None else float(w.sum())
+        with xp.errstate(invalid="ignore", divide="ignore"):   # every sample ignored: NaN
+            return xp.asarray(total / ctx.denom, dtype=x.dtype)
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g, x):
+        # d loss_i / d x_i = softmax(x_i) - onehot_i, times the sample's scale
         red, w = ctx.reduction, ctx.w
-        if STATE.dual:
-            return _dual_backward(ctx, g)
-        # scale per sample: g (scalar or (N,)) times the weights, over the denominator for 'mean'
-        if red == "none":
-            scale = g if w is None else g * w
-        else:
-            scale = g / ctx.denom if red == "mean" else g
-            if w is not None:
-                scale = scale * w
-        grad = ctx.p
-        if grad is None:   # a second backward (retain_graph=True): rebuild the probabilities
-            x = ctx.inputs[0]._data
-            grad = np.exp(x - x.max(axis=1, keepdims=True))
-            grad /= grad.sum(axis=1, keepdims=True)
-        ctx.p = None       # the saved buffer becomes the gradient (no copy)
-        grad[ctx.rows, ctx.target] -= 1
-        if getattr(scale, "ndim", 0) == 0:
-            grad *= scale
-        else:
-            grad *= np.asarray(scale, dtype=grad.dtype)[:, None]
-        return grad
-
-    def release(self):
-        Op.release(self)
-        self.p = None
-
-
-def _dual_backward(ctx, g):
-    """The same gradient built from differentiable ops (second derivatives for create_graph)."""
-    from .reduce import softmax
-    x = ctx.input(0)
-    p = softmax(x, dim=1)
-    onehot = np.zeros(x.shape, dtype=x.dtype)
-    onehot[ctx.rows, ctx.target] = 1
-    diff = p - _new(onehot, False, None)
-    red, w = ctx.reduction, ctx.w
-    if red == "none":
-        scale = g if w is None else g * _new(w, False, None)
-        return diff * scale.reshape(-1, 1)
-    if red == "mean":
-        g = g / _new(np.asarray(ctx.denom, dtype=x.dtype), False, None)
-    if w is not None:
-        return diff * (g * _new(w, False, None)).reshape(-1, 1)
-    return diff * g
+        if red == "mean":
+            g = g / ctx.denom
+        if w is not None:
+            g = g * w
+        if g.ndim:
+            g = xp.reshape(g, (-1, 1))
+        return (xp.softmax(x, axis=1) - ctx.onehot) * g
 
 
 class BinaryCrossEntropy(Op):
@@ -113,24 +66,25 @@ class BinaryCrossEntropy(Op):
     probability ``x`` is exactly 0 or 1 (a saturated sigmoid), and the target's gradient
     ``log(1 - x) - log(x)`` with the same clamping.
     """
+    name = "binary_cross_entropy"
+    save = ("x", "y")
     EPS = 1e-12
 
-    @staticmethod
-    def forward(ctx, x, y):
-        with np.errstate(divide="ignore"):
-            lx = np.maximum(np.log(x), -100)
-            l1x = np.maximum(np.log1p(-x), -100)
-        ctx.lx, ctx.l1x = lx, l1x
+    def forward(ctx, xp, x, y):
+        lx, l1x = _logs(xp, x)
         return -(y * lx + (1 - y) * l1x)
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g, x, y):
         n = ctx.needs_input_grad
-        x, y = ctx.input(0), ctx.input(1)
         gx = gy = None
         if n[0]:
-            v = x * (1 - x)
-            v = v.clamp(min=ctx.EPS) if STATE.dual else np.maximum(v, ctx.EPS)
-            gx = g * (x - y) / v
+            gx = g * (x - y) / xp.maximum(x * (1 - x), BinaryCrossEntropy.EPS)
         if n[1]:
-            gy = g * (ctx.l1x - ctx.lx)
+            lx, l1x = _logs(xp, x)
+            gy = g * (l1x - lx)
         return gx, gy
+
+
+def _logs(xp, x):
+    with xp.errstate(divide="ignore"):
+        return xp.maximum(xp.log(x), -100), xp.maximum(xp.log1p(-x), -100)

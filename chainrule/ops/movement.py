@@ -5,11 +5,10 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Op, _new
+from ..autograd.op import Op, export
 from ..dtypes import result_type
-from ..tensor import Tensor
-from . import dual as D
-from .elementwise import cast
+from ..tensor import Tensor, _new
+from .cast import cast
 
 
 def _shape_arg(shape):
@@ -19,42 +18,44 @@ def _shape_arg(shape):
 
 
 class Reshape(Op):
-    uses_inputs = False
+    view = True
 
-    @staticmethod
-    def forward(ctx, x, shape):
+    def forward(ctx, xp, x, *, shape):
         ctx.shape = x.shape
-        return x.reshape(shape)
+        return xp.reshape(x, shape)
 
-    def backward(ctx, g):
-        return g.reshape(ctx.shape)
+    def backward(ctx, xp, g):
+        return xp.reshape(g, ctx.shape)
 
 
 class Permute(Op):
-    uses_inputs = False
+    name = "transpose"
+    view = True
 
-    @staticmethod
-    def forward(ctx, x, axes):
-        ctx.inv = tuple(np.argsort(axes))
-        return x.transpose(axes)
+    def forward(ctx, xp, x, *, axes):
+        ctx.inv = tuple(int(i) for i in xp.argsort(axes))
+        return xp.transpose(x, axes)
 
-    def backward(ctx, g):
-        return D.permute(g, ctx.inv)
+    def backward(ctx, xp, g):
+        return xp.transpose(g, ctx.inv)
 
 
 class Expand(Op):
     """Broadcast to a larger shape; the engine sums the gradient back (one place for that)."""
-    uses_inputs = False
+    name = "broadcast_to"
+    view = True
 
-    @staticmethod
-    def forward(ctx, x, shape):
-        return np.broadcast_to(x, shape)
+    def forward(ctx, xp, x, *, shape):
+        return xp.broadcast_to(x, shape)
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g):
         return g
 
 
-def reshape(x, *shape):
+@export(method=True)
+def reshape(input, *shape):
+    """``input`` with a new shape of the same size; one dimension may be -1 (inferred)."""
+    x = input
     shape = _shape_arg(shape)
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred (-1)")
@@ -68,20 +69,27 @@ def reshape(x, *shape):
     return Reshape.apply(x, shape=shape)
 
 
-view = reshape
+export(reshape, name="view", method=True, function=False)
 
 
-def flatten(x, start_dim=0, end_dim=-1):
+@export(method=True, function=False)
+def view_as(self, other):
+    return reshape(self, *other.shape)
+
+
+@export(method=True)
+def flatten(input, start_dim=0, end_dim=-1):
+    x = input
     if x.ndim == 0:
         return reshape(x, 1)
     s, e = start_dim % x.ndim, end_dim % x.ndim
     if s > e:
         raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shp = x.shape
-    return reshape(x, shp[:s] + (int(np.prod(shp[s:e + 1])),) + shp[e + 1:])
+    return reshape(x, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
 
 
-def _axis(d, ndim, opname):
+def axis(d, ndim, opname):
     n = max(ndim, 1)
     if not -n <= d < n:
         raise IndexError(f"{opname}: dimension {d} out of range (expected in [{-n}, {n - 1}] "
@@ -89,7 +97,9 @@ def _axis(d, ndim, opname):
     return d % n
 
 
-def permute(x, *dims):
+@export(method=True)
+def permute(input, *dims):
+    x = input
     dims = _shape_arg(dims)
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise RuntimeError(f"permute: dims {dims} is not a permutation of the {x.ndim} "
@@ -100,29 +110,46 @@ def permute(x, *dims):
     return Permute.apply(x, axes=dims)
 
 
-def transpose(x, dim0, dim1):
+@export(method=True)
+def transpose(input, dim0, dim1):
+    x = input
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return x
-    a, b = _axis(dim0, x.ndim, "transpose"), _axis(dim1, x.ndim, "transpose")
+    a, b = axis(dim0, x.ndim, "transpose"), axis(dim1, x.ndim, "transpose")
     axes = list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return permute(x, *axes)
 
 
-def squeeze(x, dim=None):
+@export(method="T", prop=True, function=False)
+def _T(self):
+    return permute(self, *reversed(range(self.ndim))) if self.ndim > 1 else self
+
+
+@export(method="mT", prop=True, function=False)
+def _mT(self):
+    return transpose(self, -2, -1)
+
+
+@export(method=True)
+def squeeze(input, dim=None):
+    x = input
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    dims = {_axis(d, x.ndim, "squeeze") for d in dims}
+    dims = {axis(d, x.ndim, "squeeze") for d in dims}
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
-def unsqueeze(x, dim):
-    d = _axis(dim, x.ndim + 1, "unsqueeze")
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+@export(method=True)
+def unsqueeze(input, dim):
+    d = axis(dim, input.ndim + 1, "unsqueeze")
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
-def expand(x, *shape):
+@export(method=True)
+def expand(input, *shape):
+    x = input
     shape = _shape_arg(shape)
     if len(shape) < x.ndim:
         raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be at least "
@@ -140,86 +167,105 @@ def expand(x, *shape):
     return Expand.apply(x, shape=shape)
 
 
-def broadcast_to(x, shape):
-    return expand(x, *shape)
+@export(method=True, function=False)
+def expand_as(self, other):
+    return expand(self, *other.shape)
+
+
+@export
+def broadcast_to(input, shape):
+    return expand(input, *shape)
 
 
 # ---------------------------------------------------------------------------------------------
 # indexing
 # ---------------------------------------------------------------------------------------------
-def _norm_key(key):
+def norm_key(key):
     """Tensors inside an index become arrays; lists become integer/bool arrays."""
     if isinstance(key, Tensor):
         return key._data
     if isinstance(key, list):
         return np.asarray(key)
     if isinstance(key, tuple):
-        return tuple(_norm_key(k) for k in key)
+        return tuple(norm_key(k) for k in key)
     return key
+
+
+def basic_key(key):
+    """True when ``key`` has no integer or boolean arrays: the result is a view, and no
+    position can repeat."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))
+               for k in key)
 
 
 class Index(Op):
     """``x[key]``; the backward scatters with accumulation, so repeated indices add up."""
-    uses_inputs = False
+    name = "getitem"
 
-    @staticmethod
-    def forward(ctx, x, key):
+    def forward(ctx, xp, x, *, key):
         ctx.shape, ctx.key = x.shape, key
         return x[key]
 
-    def backward(ctx, g):
-        return D.index_add(g, ctx.shape, ctx.key)
+    def backward(ctx, xp, g):
+        return xp.index_add(g, shape=ctx.shape, key=ctx.key)
+
+
+class IndexView(Index):
+    """``x[key]`` for a basic key (ints, slices): a view of ``x``."""
+    name = "getitem_view"
+    view = True
 
 
 class IndexAdd(Op):
     """Zeros of ``shape`` with ``g`` added at ``key``: the adjoint of :class:`Index`."""
-    uses_inputs = False
+    name = "index_add"
 
-    @staticmethod
-    def forward(ctx, g, shape, key):
+    def forward(ctx, xp, g, *, shape, key):
         ctx.key = key
-        return D.IndexAdd_forward(g, shape, key)
+        out = xp.zeros(shape, dtype=g.dtype)
+        if basic_key(key):
+            out[key] = g
+        else:
+            xp.add.at(out, key, g)
+        return out
 
-    def backward(ctx, gg):
+    def backward(ctx, xp, gg):
         return gg[ctx.key]
 
 
 class IndexPut(Op):
     """``x[key] = v`` out of place: x's gradient is zero at ``key``, v's is the gradient there."""
-    uses_inputs = False
 
-    @staticmethod
-    def forward(ctx, x, v, key):
-        ctx.key, ctx.vshape = key, v.shape
+    def forward(ctx, xp, x, v, *, key):
+        ctx.key = key
         out = x.copy()
         out[key] = v
+        keep = xp.ones(x.shape, dtype=bool)    # a constant: where x's values survive
+        keep[key] = False
+        ctx.keep = keep
         return out
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g):
         n = ctx.needs_input_grad
-        gx = gv = None
-        if n[0]:
-            mask = np.ones(g.shape, dtype=bool)
-            mask[ctx.key] = False
-            gx = g * mask
-        if n[1]:
-            gv = g[ctx.key]
-        return gx, gv
+        return (g * ctx.keep if n[0] else None), (g[ctx.key] if n[1] else None)
 
 
-def getitem(x, key):
-    k = _norm_key(key)
+@export(method="__getitem__", function=False)
+def getitem(self, key):
+    k = norm_key(key)
     try:
-        return Index.apply(x, key=k)
+        return (IndexView if basic_key(k) else Index).apply(self, key=k)
     except IndexError as e:
-        raise IndexError(f"index {key!r} is invalid for a tensor of shape {tuple(x.shape)}: "
+        raise IndexError(f"index {key!r} is invalid for a tensor of shape {tuple(self.shape)}: "
                          f"{e}") from None
 
 
 def index_put(x, key, value):
-    k = _norm_key(key)
+    k = norm_key(key)
     if not isinstance(value, Tensor):
-        value = _new(np.asarray(value, dtype=x.dtype), False, None)
+        value = _new(np.asarray(value, dtype=x.dtype))
     elif value.dtype != x.dtype:
         value = cast(value, x.dtype)
     target = x._data[k].shape
@@ -232,21 +278,21 @@ def index_put(x, key, value):
 # joining and padding
 # ---------------------------------------------------------------------------------------------
 class Cat(Op):
-    uses_inputs = False
-
-    @staticmethod
-    def forward(ctx, *xs, axis):
+    def forward(ctx, xp, *xs, axis):
         ctx.axis = axis
-        ctx.bounds = np.cumsum([0] + [x.shape[axis] for x in xs])
-        return np.concatenate(xs, axis=axis)
+        ctx.bounds = [0]
+        for x in xs:
+            ctx.bounds.append(ctx.bounds[-1] + x.shape[axis])
+        return xp.concatenate(xs, axis=axis)
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g):
         ax, b = ctx.axis, ctx.bounds
         pre = (slice(None),) * ax
         return tuple(g[pre + (slice(b[i], b[i + 1]),)] if need else None
                      for i, need in enumerate(ctx.needs_input_grad))
 
 
+@export
 def cat(tensors, dim=0):
     """Concatenate along an existing dimension (as ``torch.cat``)."""
     tensors = list(tensors)
@@ -257,7 +303,7 @@ def cat(tensors, dim=0):
         dt = result_type(dt, t.dtype)
     tensors = [cast(t, dt) for t in tensors]
     ref = tensors[0]
-    ax = _axis(dim, ref.ndim, "cat")
+    ax = axis(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape))
                                      if j != ax):
@@ -267,9 +313,11 @@ def cat(tensors, dim=0):
     return Cat.apply(*tensors, axis=ax)
 
 
-concat = cat
+export(cat, name="concat")
+export(cat, name="concatenate")
 
 
+@export
 def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -279,13 +327,15 @@ def stack(tensors, dim=0):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{tuple(tensors[0].shape)} at entry 0 and {tuple(t.shape)} at "
                                f"entry {i}")
-    d = _axis(dim, tensors[0].ndim + 1, "stack")
+    d = axis(dim, tensors[0].ndim + 1, "stack")
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 
-def split(x, split_size_or_sections, dim=0):
+@export(method=True)
+def split(tensor, split_size_or_sections, dim=0):
     """Split into chunks of a given size, or of the given list of sizes (as ``torch.split``)."""
-    ax = _axis(dim, x.ndim, "split")
+    x = tensor
+    ax = axis(dim, x.ndim, "split")
     n = x.shape[ax]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
@@ -306,25 +356,26 @@ def split(x, split_size_or_sections, dim=0):
     return tuple(out)
 
 
-def chunk(x, chunks, dim=0):
-    n = x.shape[_axis(dim, x.ndim, "chunk")]
-    return split(x, -(-n // chunks), dim)
+@export(method=True)
+def chunk(input, chunks, dim=0):
+    n = input.shape[axis(dim, input.ndim, "chunk")]
+    return split(input, -(-n // chunks), dim)
 
 
 class Pad(Op):
-    uses_inputs = False
+    name = "pad_constant"
 
-    @staticmethod
-    def forward(ctx, x, widths, value):
+    def forward(ctx, xp, x, *, widths, value):
         ctx.slices = tuple(slice(a, a + s) for (a, _), s in zip(widths, x.shape))
-        return np.pad(x, widths, mode="constant", constant_values=value)
+        return xp.pad(x, widths, mode="constant", constant_values=value)
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g):
         return g[ctx.slices]
 
 
-def pad(x, pad, mode="constant", value=0.0):
+def pad(input, pad, mode="constant", value=0.0):
     """Pad the last dimensions: ``pad = (left_last, right_last, left_prev, right_prev, ...)``."""
+    x = input
     if mode != "constant":
         raise NotImplementedError(f"pad: mode {mode!r} (only 'constant' is implemented)")
     pad = tuple(int(p) for p in pad)

@@ -20,12 +20,19 @@ Double backward: the backward is a hand-written BPTT loop on arrays, not registe
 """
 from __future__ import annotations
 
-from ._v2_adapter import Op     # TEMPORARY: becomes ``from ..autograd.op import Op`` (issue 12)
+from ..autograd.op import ARRAY, Op
 
 
 def _nodouble(what, cell):
     return (f"double backward through {what}'s fused sequence op is not supported; use the "
             f"{cell} composite (create_graph=True needs registered ops in the backward)")
+
+
+def _first_order_only(ctx, xp):
+    """The BPTT loop works on arrays in place: under create_graph (``xp`` is the tensor
+    namespace) it cannot build a graph, so it says so instead of returning a wrong value."""
+    if xp is not ARRAY:
+        raise RuntimeError(ctx.double_backward_error)
 
 
 def _active(T, B, lengths):
@@ -52,7 +59,7 @@ def _project(xp, ctx, x, w_ih, bias, reverse, lengths):
     if bias is not None:
         p += bias
     p = p.reshape(T, B, -1)
-    ctx.x2, ctx.rev = x2, None
+    ctx.rev = None
     if reverse:
         ctx.rev = _reverse_index(xp, T, B, lengths)
         p = p[ctx.rev]
@@ -70,7 +77,7 @@ def _finish_outputs(xp, ctx, hs, ns):
     return out
 
 
-def _input_grads(xp, ctx, dp, w_ih, has_bias):
+def _input_grads(xp, ctx, dp, x, w_ih, has_bias):
     """Gradients of x, W_ih and the input bias from the projection's gradient ``dp``."""
     if ctx.rev is not None:
         dp = dp[ctx.rev]
@@ -78,7 +85,7 @@ def _input_grads(xp, ctx, dp, w_ih, has_bias):
     dp2 = dp.reshape(T * B, G)
     need = ctx.needs_input_grad
     dx = (dp2 @ w_ih).reshape(T, B, -1) if need[0] else None
-    dw = dp2.T @ ctx.x2
+    dw = dp2.T @ x.reshape(T * B, -1)
     db = dp2.sum(axis=0) if has_bias else None
     return dx, dw, db
 
@@ -108,10 +115,11 @@ class RNNSequence(Op):
     Outputs ``(output (T, B, H), h_n (B, H))``."""
     name = "rnn_sequence"
     outputs = 2
-    double_backward = False
+    save = ("x", "w_ih", "w_hh")    # the gate, state and tanh(c) buffers are kept on ctx: they
+    #                                 are only read by this first-order backward
     double_backward_error = _nodouble("RNN", "RNNCell")
 
-    def forward(ctx, xp, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh",
+    def forward(ctx, xp, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh",
                 reverse=False, lengths=None):
         T, B, _ = x.shape
         _check_lengths(lengths, T, B)
@@ -135,16 +143,16 @@ class RNNSequence(Op):
                     xp.maximum(a, 0, out=hs[t + 1, :n])
                 else:
                     xp.tanh(a, out=hs[t + 1, :n])
-        ctx.hs, ctx.ns, ctx.relu, ctx.w = hs, ns, relu, (w_ih, w_hh)
+        ctx.hs, ctx.ns, ctx.relu = hs, ns, relu
         ctx.has_bias = b_ih is not None
         return _finish_outputs(xp, ctx, hs, ns), hs[T].copy()
 
-    def backward(ctx, xp, g):
+    def backward(ctx, xp, g, x, w_ih, w_hh):
+        _first_order_only(ctx, xp)
         gout, ghn = g
         if ctx.rev is not None:
             gout = gout[ctx.rev]
         hs, ns = ctx.hs, ctx.ns
-        w_ih, w_hh = ctx.w
         T, B = len(ns), hs.shape[1]
         da = (xp.zeros if ns[-1] < B else xp.empty)((T,) + hs.shape[1:], dtype=hs.dtype)
         dh = ghn.copy()
@@ -161,7 +169,7 @@ class RNNSequence(Op):
                 d *= 1 - h * h
             dh[:n] = d @ w_hh
         dwhh = da.reshape(T * B, -1).T @ hs[:-1].reshape(T * B, -1)
-        dx, dwih, db = _input_grads(xp, ctx, da, w_ih, ctx.has_bias)
+        dx, dwih, db = _input_grads(xp, ctx, da, x, w_ih, ctx.has_bias)
         res = (dx, dh, dwih, dwhh)
         return res + ((db, db.copy()) if ctx.has_bias else ())
 
@@ -172,10 +180,11 @@ class LSTMSequence(Op):
     Outputs ``(output (T, B, H), h_n (B, H), c_n (B, H))``."""
     name = "lstm_sequence"
     outputs = 3
-    double_backward = False
+    save = ("x", "w_ih", "w_hh")    # the gate, state and tanh(c) buffers are kept on ctx: they
+    #                                 are only read by this first-order backward
     double_backward_error = _nodouble("LSTM", "LSTMCell")
 
-    def forward(ctx, xp, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False,
+    def forward(ctx, xp, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False,
                 lengths=None):
         T, B, _ = x.shape
         H = w_hh.shape[1]
@@ -207,15 +216,15 @@ class LSTMSequence(Op):
                 xp.tanh(c, out=tc[t, :n])
                 xp.multiply(a[:, 3 * H:], tc[t, :n], out=hs[t + 1, :n])
         ctx.act, ctx.hs, ctx.cs, ctx.tc, ctx.ns = act, hs, cs, tc, ns
-        ctx.w, ctx.has_bias = (w_ih, w_hh), b_ih is not None
+        ctx.has_bias = b_ih is not None
         return _finish_outputs(xp, ctx, hs, ns), hs[T].copy(), cs[T].copy()
 
-    def backward(ctx, xp, g):
+    def backward(ctx, xp, g, x, w_ih, w_hh):
+        _first_order_only(ctx, xp)
         gout, ghn, gcn = g
         if ctx.rev is not None:
             gout = gout[ctx.rev]
         act, hs, cs, tc, ns = ctx.act, ctx.hs, ctx.cs, ctx.tc, ctx.ns
-        w_ih, w_hh = ctx.w
         T, B, H = tc.shape
         dact = (xp.zeros if ns[-1] < B else xp.empty)(act.shape, dtype=act.dtype)
         dh, dc = ghn.copy(), gcn.copy()
@@ -241,7 +250,7 @@ class LSTMSequence(Op):
             dcn *= f
             dh[:n] = d @ w_hh
         dwhh = dact.reshape(T * B, 4 * H).T @ hs[:-1].reshape(T * B, H)
-        dx, dwih, db = _input_grads(xp, ctx, dact, w_ih, ctx.has_bias)
+        dx, dwih, db = _input_grads(xp, ctx, dact, x, w_ih, ctx.has_bias)
         res = (dx, dh, dc, dwih, dwhh)
         return res + ((db, db.copy()) if ctx.has_bias else ())
 
@@ -252,10 +261,12 @@ class GRUSequence(Op):
     Outputs ``(output (T, B, H), h_n (B, H))``."""
     name = "gru_sequence"
     outputs = 2
-    double_backward = False
+    save = ("x", "w_ih", "w_hh")    # the gate, state and tanh(c) buffers are kept on ctx: they
+    #                                 are only read by this first-order backward
     double_backward_error = _nodouble("GRU", "GRUCell")
 
-    def forward(ctx, xp, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, lengths=None):
+    def forward(ctx, xp, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False,
+                lengths=None):
         T, B, _ = x.shape
         H = w_hh.shape[1]
         _check_lengths(lengths, T, B)
@@ -287,15 +298,15 @@ class GRUSequence(Op):
                 hn *= a[:, H:2 * H]
                 hn += nn
         ctx.act, ctx.hs, ctx.ghn, ctx.ns = act, hs, ghn, ns
-        ctx.w, ctx.has_bias = (w_ih, w_hh), b_ih is not None
+        ctx.has_bias = b_ih is not None
         return _finish_outputs(xp, ctx, hs, ns), hs[T].copy()
 
-    def backward(ctx, xp, g):
+    def backward(ctx, xp, g, x, w_ih, w_hh):
+        _first_order_only(ctx, xp)
         gout, ghn_out = g
         if ctx.rev is not None:
             gout = gout[ctx.rev]
         act, hs, ghn, ns = ctx.act, ctx.hs, ctx.ghn, ctx.ns
-        w_ih, w_hh = ctx.w
         T, B, H = ghn.shape
         mk = xp.zeros if ns[-1] < B else xp.empty
         dact, dgh = mk(act.shape, dtype=act.dtype), mk(act.shape, dtype=act.dtype)
@@ -323,7 +334,7 @@ class GRUSequence(Op):
             dhn *= z
             dhn += dq @ w_hh
         dwhh = dgh.reshape(T * B, 3 * H).T @ hs[:-1].reshape(T * B, H)
-        dx, dwih, dbih = _input_grads(xp, ctx, dact, w_ih, ctx.has_bias)
+        dx, dwih, dbih = _input_grads(xp, ctx, dact, x, w_ih, ctx.has_bias)
         res = (dx, dh, dwih, dwhh)
         if ctx.has_bias:
             res += (dbih, dgh.reshape(T * B, 3 * H).sum(axis=0))

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import builtins as _b
+import math
 from collections import namedtuple
 
 import numpy as np
 
-from ..autograd.function import Op, _new
-from ..dtypes import get_default_dtype
-from ..tensor import Tensor
-from . import dual as D
-from .elementwise import cast, mul, not_tensor, sub
+from ..autograd.op import Op, export
+from ..tensor import Tensor, _new
+from ._args import float_input, not_tensor, tensor_input
+from .arithmetic import mul, sub
+from .cast import cast
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -23,14 +24,14 @@ def norm_dims(dim, ndim, opname):
         raise TypeError(f"{opname}: dim must be an int or a tuple of ints, got {dim!r}")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
+    hi = _b.max(ndim, 1)
     for d in dims:
         if not isinstance(d, (int, np.integer)):
             raise TypeError(f"{opname}: dim must be an int or a tuple of ints, got {dim!r}")
-        lo = -_b.max(ndim, 1)
-        if not lo <= d < _b.max(ndim, 1):
+        if not -hi <= d < hi:
             raise IndexError(f"{opname}: dim {d} is out of range for a tensor with {ndim} "
-                             f"dimension(s) (expected in [{lo}, {_b.max(ndim, 1) - 1}])")
-        out.append(int(d) % _b.max(ndim, 1))
+                             f"dimension(s) (expected in [{-hi}, {hi - 1}])")
+        out.append(int(d) % hi)
     if len(set(out)) != len(out):
         raise RuntimeError(f"{opname}: dim {dim} appears more than once")
     # an empty tuple reduces over every dim, as in PyTorch (NumPy would reduce over none)
@@ -42,220 +43,213 @@ def _kept_shape(shape, axes):
 
 
 class Sum(Op):
-    uses_inputs = False
+    def forward(ctx, xp, x, *, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        return xp.asarray(x.sum(axis=axis, keepdims=keepdims))
 
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
-
-    def backward(ctx, g):
-        if not ctx.keepdim:
-            g = g.reshape(_kept_shape(ctx.shape, ctx.axes))
-        return D.expand(g, ctx.shape)
+    def backward(ctx, xp, g):
+        if not ctx.keepdims:
+            g = xp.reshape(g, _kept_shape(ctx.shape, ctx.axis))
+        return xp.broadcast_to(g, ctx.shape)
 
 
 class Mean(Op):
-    uses_inputs = False
+    def forward(ctx, xp, x, *, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        ctx.n = x.size if axis is None else math.prod(x.shape[a] for a in axis)
+        return xp.asarray(x.sum(axis=axis, keepdims=keepdims) / ctx.n, dtype=x.dtype)
 
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        ctx.n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-        return np.asarray(x.sum(axis=axes, keepdims=keepdim) / ctx.n, dtype=x.dtype)
-
-    def backward(ctx, g):
-        if not ctx.keepdim:
-            g = g.reshape(_kept_shape(ctx.shape, ctx.axes))
-        return D.expand(g / ctx.n, ctx.shape)
+    def backward(ctx, xp, g):
+        if not ctx.keepdims:
+            g = xp.reshape(g, _kept_shape(ctx.shape, ctx.axis))
+        return xp.broadcast_to(g / ctx.n, ctx.shape)
 
 
 class MaxMin(Op):
-    """max/min over all elements (ties share the gradient) or along one dim (argmax gets it)."""
+    """max/min over all elements (ties share the gradient) or along one dim (argmax gets it);
+    the mask that routes the gradient is a constant (piecewise in the input)."""
 
-    @staticmethod
-    def forward(ctx, x, axis, keepdim, is_max):
-        ctx.shape, ctx.axis, ctx.keepdim = x.shape, axis, keepdim
-        if x.size == 0:
-            raise RuntimeError(f"{'max' if is_max else 'min'}: tensor of shape {x.shape} is empty")
+    def forward(ctx, xp, x, *, axis, keepdims, is_max):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
         if axis is None:
             y = x.max() if is_max else x.min()
             m = x == y
             ctx.mask = m / m.sum(dtype=x.dtype)
-            return np.asarray(y)
-        idx = np.expand_dims((x.argmax if is_max else x.argmin)(axis=axis), axis)
-        y = np.take_along_axis(x, idx, axis)
-        m = np.zeros(x.shape, dtype=x.dtype)
-        np.put_along_axis(m, idx, 1, axis)
-        ctx.mask, ctx.idx = m, idx
-        return y if keepdim else y.squeeze(axis)
+            return xp.asarray(y)
+        idx = xp.expand_dims((x.argmax if is_max else x.argmin)(axis=axis), axis)
+        y = xp.take_along_axis(x, idx, axis)
+        m = xp.zeros(x.shape, dtype=x.dtype)
+        xp.put_along_axis(m, idx, 1, axis)
+        ctx.mask = m
+        return y if keepdims else y.squeeze(axis)
 
-    def backward(ctx, g):
-        if ctx.axis is not None and not ctx.keepdim:
-            g = g.reshape(_kept_shape(ctx.shape, (ctx.axis,)))
+    def backward(ctx, xp, g):
+        if ctx.axis is not None and not ctx.keepdims:
+            g = xp.reshape(g, _kept_shape(ctx.shape, (ctx.axis,)))
         return g * ctx.mask
 
 
-def _reduce_arg(x, dim, opname):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{opname}: expected a Tensor, got {type(x).__name__}")
-    return norm_dims(dim, x.ndim, opname)
-
-
-def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
+@export(method=True)
+def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     """Sum over ``dim`` (int, tuple or all); bool/int inputs sum to int64 (as PyTorch)."""
-    axes = _reduce_arg(x, dim, "sum")
+    x = tensor_input(input, "sum")
+    axes = norm_dims(dim, x.ndim, "sum")
     if dtype is not None:
         x = cast(x, dtype)
     elif x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
         x = cast(x, np.int64)
-    return Sum.apply(x, axes=axes, keepdim=keepdim)
+    return Sum.apply(x, axis=axes, keepdims=keepdim)
 
 
-def mean(x, dim=None, keepdim=False, dtype=None):
-    axes = _reduce_arg(x, dim, "mean")
+@export(method=True)
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    x = tensor_input(input, "mean")
+    axes = norm_dims(dim, x.ndim, "mean")
     if dtype is not None:
         x = cast(x, dtype)
     if x._data.dtype.kind != "f":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be floating "
                            f"point, got {x.dtype}")
-    return Mean.apply(x, axes=axes, keepdim=keepdim)
+    return Mean.apply(x, axis=axes, keepdims=keepdim)
+
+
+def _arg(x, dim, keepdim, is_max):
+    """Indices of the max/min as an int64 tensor outside the graph."""
+    d = x._data
+    if dim is None:
+        return _new(np.asarray((d.argmax if is_max else d.argmin)(), dtype=np.int64))
+    if x.ndim == 0:
+        return _new(np.zeros((), dtype=np.int64))
+    ax = norm_dims(dim, x.ndim, "argmax" if is_max else "argmin")[0]
+    if d.shape[ax] == 0:
+        raise IndexError(f"{'argmax' if is_max else 'argmin'}: expected reduction dim {ax} to "
+                         f"have non-zero size (tensor shape {tuple(x.shape)})")
+    r = (d.argmax if is_max else d.argmin)(axis=ax)
+    return _new((np.expand_dims(r, ax) if keepdim else r).astype(np.int64))
 
 
 def _maxmin(x, dim, keepdim, is_max):
     name = "max" if is_max else "min"
+    x = tensor_input(x, name)
     if isinstance(dim, Tensor):   # torch.max(a, b) is the elementwise maximum
-        from .elementwise import maximum, minimum
+        from .compare import maximum, minimum
         return (maximum if is_max else minimum)(x, dim)
     if dim is None:
-        return MaxMin.apply(x, axis=None, keepdim=False, is_max=is_max)
+        if x._data.size == 0:
+            raise RuntimeError(f"{name}(): expected a non-empty tensor (shape {tuple(x.shape)}); "
+                               f"pass dim= to reduce over one dimension")
+        return MaxMin.apply(x, axis=None, keepdims=False, is_max=is_max)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int, got {dim!r}")
-    axis = norm_dims(dim, x.ndim, name)
-    axis = axis[0] if axis else 0
     if x.ndim == 0:
-        return MaxResult(x, _new(np.asarray(0), False, None))
-    values = MaxMin.apply(x, axis=axis, keepdim=keepdim, is_max=is_max)
-    idx = (x._data.argmax if is_max else x._data.argmin)(axis=axis)
-    if keepdim:
-        idx = np.expand_dims(idx, axis)
-    return MaxResult(values, _new(idx.astype(np.int64), False, None))
+        return MaxResult(x, _new(np.asarray(0)))
+    axis = norm_dims(dim, x.ndim, name)[0]
+    if x.shape[axis] == 0:
+        raise IndexError(f"{name}(): expected reduction dim {axis} to have non-zero size "
+                         f"(tensor shape {tuple(x.shape)})")
+    values = MaxMin.apply(x, axis=axis, keepdims=keepdim, is_max=is_max)
+    return MaxResult(values, _arg(x, dim, keepdim, is_max))
 
 
-def max(x, dim=None, keepdim=False):  # noqa: A001
+@export(method=True)
+def max(input, dim=None, keepdim=False):  # noqa: A001
     """Largest value; with ``dim`` returns ``(values, indices)`` as ``torch.max``."""
-    return _maxmin(x, dim, keepdim, True)
+    return _maxmin(input, dim, keepdim, True)
 
 
-def min(x, dim=None, keepdim=False):  # noqa: A001
-    return _maxmin(x, dim, keepdim, False)
+@export(method=True)
+def min(input, dim=None, keepdim=False):  # noqa: A001
+    return _maxmin(input, dim, keepdim, False)
 
 
-def amax(x, dim=None, keepdim=False):
+@export(method=True)
+def amax(input, dim=None, keepdim=False):
     if dim is None or isinstance(dim, (int, np.integer)):
-        r = _maxmin(x, dim, keepdim, True)
+        r = _maxmin(input, dim, keepdim, True)
         return r if dim is None else r.values
     raise NotImplementedError("amax over several dims")
 
 
-def argmax(x, dim=None, keepdim=False):
-    if dim is None:
-        return _new(np.asarray(x._data.argmax(), dtype=np.int64), False, None)
-    if x.ndim == 0:
-        return _new(np.zeros((), dtype=np.int64), False, None)
-    r = x._data.argmax(axis=norm_dims(dim, x.ndim, "argmax")[0])
-    return _new((np.expand_dims(r, dim) if keepdim else r).astype(np.int64), False, None)
+@export(method=True)
+def argmax(input, dim=None, keepdim=False):
+    return _arg(tensor_input(input, "argmax"), dim, keepdim, True)
 
 
-def argmin(x, dim=None, keepdim=False):
-    if dim is None:
-        return _new(np.asarray(x._data.argmin(), dtype=np.int64), False, None)
-    if x.ndim == 0:
-        return _new(np.zeros((), dtype=np.int64), False, None)
-    r = x._data.argmin(axis=norm_dims(dim, x.ndim, "argmin")[0])
-    return _new((np.expand_dims(r, dim) if keepdim else r).astype(np.int64), False, None)
+@export(method=True)
+def argmin(input, dim=None, keepdim=False):
+    return _arg(tensor_input(input, "argmin"), dim, keepdim, False)
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+@export(method=True)
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance (composite: no backward of its own).  ``correction=1`` (default) is Bessel's."""
+    x = tensor_input(input, "var")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    axes = _reduce_arg(x, dim, "var")
-    n = x.numel() if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    axes = norm_dims(dim, x.ndim, "var")
+    n = x.numel() if axes is None else math.prod(x.shape[a] for a in axes)
     d = sub(x, mean(x, dim=axes, keepdim=True))
-    return sum(mul(d, d), dim=axes, keepdim=keepdim) / builtins_max(n - correction, 0)
+    return sum(mul(d, d), dim=axes, keepdim=keepdim) / _b.max(n - correction, 0)
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
-    return var(x, dim, unbiased, keepdim, correction).sqrt()
+@export(method=True)
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
 
 
-def builtins_max(a, b):
-    return a if a > b else b
+@export(method=True)
+def all(input, dim=None, keepdim=False):  # noqa: A001
+    return _new(np.asarray(np.all(tensor_input(input, "all")._data, axis=dim, keepdims=keepdim)))
 
 
-def all(x, dim=None):  # noqa: A001
-    return _new(np.asarray(np.all(x._data, axis=dim)), False, None)
-
-
-def any(x, dim=None):  # noqa: A001
-    return _new(np.asarray(np.any(x._data, axis=dim)), False, None)
+@export(method=True)
+def any(input, dim=None, keepdim=False):  # noqa: A001
+    return _new(np.asarray(np.any(tensor_input(input, "any")._data, axis=dim, keepdims=keepdim)))
 
 
 # ---------------------------------------------------------------------------------------------
 # normalizations over one dimension: stable for logits of any size
 # ---------------------------------------------------------------------------------------------
 class LogSumExp(Op):
-    uses_output = True
+    save = ("x", "out")
 
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        m = x.max(axis=axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
-        ctx._y = y
-        return y if keepdim else y.reshape([s for i, s in enumerate(x.shape) if i not in axes])
+    def forward(ctx, xp, x, *, axis, keepdims):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        m = x.max(axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        y = xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True)) + m
+        return y if keepdims else y.reshape([s for i, s in enumerate(x.shape) if i not in axis])
 
-    def backward(ctx, g):
-        y = ctx.output()
-        if not ctx.keepdim:
-            kept = _kept_shape(ctx.shape, ctx.axes)
-            g, y = g.reshape(kept), y.reshape(kept)
-        return g * D.exp(ctx.input(0) - y)
+    def backward(ctx, xp, g, x, y):
+        if not ctx.keepdims:
+            kept = _kept_shape(ctx.shape, ctx.axis)
+            g, y = xp.reshape(g, kept), xp.reshape(y, kept)
+        return g * xp.exp(x - y)
 
 
 class Softmax(Op):
-    uses_inputs = False
-    uses_output = True
+    save = ("out",)
 
-    @staticmethod
-    def forward(ctx, x, axis):
+    def forward(ctx, xp, x, *, axis):
         ctx.axis = axis
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        y = e / e.sum(axis=axis, keepdims=True)
-        ctx._y = y
-        return y
+        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
 
-    def backward(ctx, g):
-        y = ctx.output()
-        return y * (g - D.sum(g * y, ctx.axis, True))
+    def backward(ctx, xp, g, y):
+        return y * (g - xp.sum(g * y, axis=ctx.axis, keepdims=True))
 
 
 class LogSoftmax(Op):
-    uses_inputs = False
-    uses_output = True
+    name = "log_softmax"
+    save = ("out",)
 
-    @staticmethod
-    def forward(ctx, x, axis):
+    def forward(ctx, xp, x, *, axis):
         ctx.axis = axis
         s = x - x.max(axis=axis, keepdims=True)
-        y = s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
-        ctx._y = y
-        return y
+        return s - xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
 
-    def backward(ctx, g):
-        return g - D.exp(ctx.output()) * D.sum(g, ctx.axis, True)
+    def backward(ctx, xp, g, y):
+        return g - xp.exp(y) * xp.sum(g, axis=ctx.axis, keepdims=True)
 
 
 def _one_dim(x, dim, opname):
@@ -264,33 +258,32 @@ def _one_dim(x, dim, opname):
     if dim is None:
         raise TypeError(f"{opname}() missing the dim argument (implicit dim is deprecated in "
                         "PyTorch too); pass dim=-1 for the last dimension")
-    if x._data.dtype.kind != "f":
-        x = cast(x, get_default_dtype())
+    x = float_input(x, opname)
     if x.ndim == 0:
         return x, 0
     return x, norm_dims(dim, x.ndim, opname)[0]
 
 
-def softmax(x, dim=None, dtype=None):
-    if dtype is not None:
-        x = cast(x, dtype)
+@export(method=True)
+def softmax(input, dim=None, dtype=None):
+    x = cast(input, dtype) if dtype is not None else input
     x, axis = _one_dim(x, dim, "softmax")
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x, dim=None, dtype=None):
-    if dtype is not None:
-        x = cast(x, dtype)
+@export(method=True)
+def log_softmax(input, dim=None, dtype=None):
+    x = cast(input, dtype) if dtype is not None else input
     x, axis = _one_dim(x, dim, "log_softmax")
     return LogSoftmax.apply(x, axis=axis)
 
 
-def logsumexp(x, dim, keepdim=False):
-    if not isinstance(x, Tensor):
-        raise not_tensor("logsumexp", x)
-    if x._data.dtype.kind != "f":
-        x = cast(x, get_default_dtype())
+@export(method=True)
+def logsumexp(input, dim, keepdim=False):
+    x = float_input(input, "logsumexp")
     axes = norm_dims(dim, x.ndim, "logsumexp")
     if axes is None:
         axes = tuple(range(x.ndim))
-    return LogSumExp.apply(x, axes=axes, keepdim=keepdim)
+    return LogSumExp.apply(x, axis=axes, keepdims=keepdim)
+
+

@@ -8,9 +8,8 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Op
-from . import dual as D
-from .elementwise import cast
+from ..autograd.op import Op, export
+from ._args import float_input
 
 # W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
 # the coefficients of Netlib's CALERF: relative error below 1e-15 in float64.
@@ -88,14 +87,13 @@ def erf_array(x):
 
 class Erf(Op):
     """erf(x); d/dx = 2/sqrt(pi) exp(-x^2)."""
+    save = ("x",)
 
-    @staticmethod
-    def forward(ctx, x):
+    def forward(ctx, xp, x):
         return erf_array(x)
 
-    def backward(ctx, g):
-        x = ctx.input(0)
-        return g * (D.exp(-(x * x)) * (2.0 / math.sqrt(math.pi)))
+    def backward(ctx, xp, g, x):
+        return g * (xp.exp(-(x * x)) * (2.0 / math.sqrt(math.pi)))
 
 
 class Softplus(Op):
@@ -103,17 +101,13 @@ class Softplus(Op):
 
     d/dx = sigmoid(x).
     """
+    save = ("x",)
 
-    @staticmethod
-    def forward(ctx, x):
-        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    def forward(ctx, xp, x):
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
-    def backward(ctx, g):
-        x = ctx.input(0)
-        if D._t(x):
-            return g * x.sigmoid()
-        e = np.exp(-np.abs(x))
-        return g * np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    def backward(ctx, xp, g, x):
+        return g * xp.sigmoid(x)
 
 
 class Step(Op):
@@ -123,13 +117,11 @@ class Step(Op):
     ``heaviside``-like steps.)  A network of step units gets zero gradients: this is why the
     notes replace it by smooth units for gradient training.
     """
-    uses_inputs = False
 
-    @staticmethod
-    def forward(ctx, x):
+    def forward(ctx, xp, x):
         return (x > 0).astype(x.dtype)
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g):
         return g * 0.0
 
 
@@ -138,39 +130,34 @@ class Dropout(Op):
 
     The mask is drawn inside the forward (in x's dtype), so a captured step (``cr.compile``)
     draws a new one on every replay, as eager mode does.  The backward multiplies by the same
-    scaled mask.
+    scaled mask (a constant).
     """
-    uses_inputs = False
 
-    @staticmethod
-    def forward(ctx, x, p, generator):
+    def forward(ctx, xp, x, *, p, generator):
         from ..random import get_rng
         dt = x.dtype
-        u = get_rng(generator).random(x.shape, dtype=dt if dt in (np.float32, np.float64)
-                                      else np.float64)
+        u = get_rng(generator).random(x.shape, dtype=dt if dt in (xp.float32, xp.float64)
+                                      else xp.float64)
         mask = (u >= p).astype(dt)
         mask *= dt.type(1.0 / (1.0 - p))
         ctx.mask = mask
         return x * mask
 
-    def backward(ctx, g):
+    def backward(ctx, xp, g):
         return g * ctx.mask
 
 
-def _float(x):
-    return x if x._data.dtype.kind == "f" else cast(x, np.float32)
-
-
-def erf(x):
+@export(method=True)
+def erf(input):
     """The Gauss error function (as ``torch.erf``)."""
-    return Erf.apply(_float(x))
+    return Erf.apply(float_input(input, "erf"))
 
 
 def softplus(x):
     """log(1 + exp(x)) computed stably (no overflow for large x, exact for very negative x)."""
-    return Softplus.apply(_float(x))
+    return Softplus.apply(float_input(x, "softplus"))
 
 
 def step(x):
     """1 where x > 0 else 0, with a zero gradient everywhere (the notes' hard threshold)."""
-    return Step.apply(_float(x))
+    return Step.apply(float_input(x, "step"))

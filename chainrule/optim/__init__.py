@@ -8,12 +8,17 @@ Every optimizer updates ``p._data`` in place (float32 stays float32); ``Coordina
 the lecture's derivative-free "adjust one variable at a time" method, for teaching.
 """
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
 from .coordinate import CoordinateDescent
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "CoordinateDescent",
-           "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Adamax",
+           "NAdam", "RAdam", "LBFGS", "CoordinateDescent", "lr_scheduler"]

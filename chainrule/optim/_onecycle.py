@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from .lr_scheduler import LRScheduler
+from ._lr_base import LRScheduler
 from .optimizer import Optimizer
 
 __all__ = ["OneCycleLR"]

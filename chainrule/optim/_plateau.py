@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
-from ..autograd.function import replayable
-from .lr_scheduler import LRScheduler, _lrs
+from ..graph.modes import replayable
+from ._lr_base import LRScheduler, _lrs
 from .optimizer import Optimizer
 
 __all__ = ["SequentialLR", "ReduceLROnPlateau"]
@@ -61,15 +61,12 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self):
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return sd
+    _apart = "_schedulers"
 
-    def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        saved = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
+    def _save(self):
+        return [s.state_dict() for s in self._schedulers]
+
+    def _load(self, saved):
         for s, sd in zip(self._schedulers, saved):
             s.load_state_dict(sd)
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _buffer, _check_nonneg, _check_supported
+from ._arrays import _add_squared_
+from .optimizer import Optimizer, _defaults
 
 __all__ = ["Adagrad"]
 
@@ -21,11 +22,8 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty added to the gradient (default 0).
         initial_accumulator_value: starting value of ``sum`` (default 0).
         eps: added to the denominator (default 1e-10).
-        maximize: maximize the objective instead of minimizing it.
-        foreach, fused, capturable: accepted for PyTorch compatibility (no effect here).
-
-    Returns:
-        ``step(closure)`` returns the closure's loss (``None`` without a closure).
+        maximize, foreach, differentiable, fused: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -35,54 +33,30 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        _check_supported("Adagrad", differentiable)
-        _check_nonneg("Adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                      initial_accumulator_value=initial_accumulator_value, eps=eps)
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, _defaults(
+            "Adagrad", ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
+            lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+            maximize=maximize, differentiable=differentiable, fused=fused))
         # as torch: the state exists from construction on, so state_dict() lists every parameter
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p, group)
+                self._state(p, group, self._buffers(group))
 
-    def _init_state(self, p, group):
-        st = self.state[p]
-        st["step"] = 0
-        st["sum"] = _buffer(np.full_like(p._data, float(group["initial_accumulator_value"])))
-        return st
+    def _hyper(self, group):
+        return float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure) if closure is not None else None
-        state = self.state
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            lr_decay = float(group["lr_decay"])
-            wd = float(group["weight_decay"])
-            eps = float(group["eps"])
-            maximize = group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                g = g._data
-                d = p._data
-                st = state[p]
-                if "sum" not in st:
-                    st = self._init_state(p, group)
-                st["step"] += 1
-                step = st["step"]
-                if maximize:
-                    g = -g
-                if wd != 0.0:
-                    g = g + wd * d
-                clr = lr / (1 + (step - 1) * lr_decay)
-                s = st["sum"]._data
-                s += g * g
-                std = np.sqrt(s)
-                std += eps
-                np.divide(g, std, out=std)
-                std *= clr
-                d -= std
-                p._version += 1
-        return loss
+    def _buffers(self, group):
+        return ("sum",)
+
+    def _fill(self, group, key):
+        return float(group["initial_accumulator_value"])
+
+    def _update(self, h, step, g, bufs, out):
+        lr, lr_decay, eps = h
+        s = bufs["sum"]
+        _add_squared_(s, g, 1.0, out)
+        np.sqrt(s, out=out)
+        out += eps
+        np.divide(g, out, out=out)
+        out *= lr / (1 + (step - 1) * lr_decay)

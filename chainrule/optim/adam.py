@@ -3,14 +3,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._flat import flat_for
-from .optimizer import (Optimizer, scratch, _buffer, _check_nonneg, _check_supported, _lerp_,
-                        _state_buffer)
+from ._arrays import _add_squared_, _lerp_
+from .optimizer import Optimizer, _defaults
 
 __all__ = ["Adam", "AdamW"]
 
+_PLAIN = ("exp_avg", "exp_avg_sq")
+_AMSGRAD = _PLAIN + ("max_exp_avg_sq",)
 
-class Adam(Optimizer):
+
+class _Moments(Optimizer):
+    """What the Adam family shares: ``(lr, beta1, beta2, eps)`` and the two moving averages
+    ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g²``."""
+
+    def _hyper(self, group):
+        beta1, beta2 = group["betas"]
+        return float(group["lr"]), float(beta1), float(beta2), float(group["eps"])
+
+    def _buffers(self, group):
+        return _PLAIN
+
+    @staticmethod
+    def _moments(h, g, bufs, out):
+        m, v = bufs["exp_avg"], bufs["exp_avg_sq"]
+        _lerp_(m, g, 1.0 - h[1], out)
+        v *= h[2]
+        _add_squared_(v, g, 1.0 - h[2], out)
+        return m, v
+
+
+class Adam(_Moments):
     r"""Adam (Kingma & Ba, 2015), as ``torch.optim.Adam`` (same formulas, same eps placement).
 
     Each step ``t`` (counted per parameter in ``state[p]['step']``)::
@@ -29,11 +51,9 @@ class Adam(Optimizer):
         eps: added to the denominator (default 1e-8).
         weight_decay: float >= 0 (default 0).
         amsgrad: use the AMSGrad variant.
-        maximize: maximize the objective instead of minimizing it.
-        foreach, fused, capturable: accepted for PyTorch compatibility (no effect here).
-
-    Returns:
-        ``step(closure)`` returns the closure's loss (``None`` without a closure).
+        decoupled_weight_decay: decay the weights directly instead of through the gradient.
+        maximize, foreach, capturable, differentiable, fused: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -46,128 +66,31 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        _check_supported(self._name, differentiable)
-        _check_nonneg(self._name, lr=lr, eps=eps, weight_decay=weight_decay)
-        if len(betas) != 2:
-            raise ValueError(f"{self._name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{self._name}: Invalid beta parameter at index {i}: {beta} "
-                                 "(expected 0 <= beta < 1)")
-        defaults = dict(lr=lr, betas=(float(betas[0]), float(betas[1])), eps=eps,
-                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
+        super().__init__(params, _defaults(
+            self._name, ("lr", "eps", "weight_decay"), lr=lr, betas=betas, eps=eps,
+            weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+            capturable=capturable, differentiable=differentiable, fused=fused,
+            decoupled_weight_decay=decoupled_weight_decay))
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure) if closure is not None else None
-        state = self.state
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            wd = float(group["weight_decay"])
-            decoupled = group["decoupled_weight_decay"]
-            amsgrad = group["amsgrad"]
-            maximize = group["maximize"]
-            if not amsgrad:
-                flat = flat_for(self, group)
-                if flat is not None and flat.ready() and _flat_state(flat, state):
-                    step = None
-                    for p in flat.params:
-                        st = state[p]
-                        st["step"] += 1
-                        step = st["step"]
-                    _update(flat.data, flat.grad, flat.m, flat.v, flat.scratch(), lr, beta1, beta2,
-                            eps, wd, decoupled, maximize, step, None)
-                    flat.bump_versions()
-                    continue
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                d = p._data
-                st = state[p]
-                if not st:
-                    st["step"] = 0
-                    st["exp_avg"] = _buffer(np.zeros_like(d))
-                    st["exp_avg_sq"] = _buffer(np.zeros_like(d))
-                st["step"] += 1
-                s = scratch(self, d)          # every step below runs in place: no allocation
-                if s is None:
-                    s = np.empty_like(d)
-                vmax = _state_buffer(st, "max_exp_avg_sq", d) if amsgrad else None
-                _update(d, g._data, st["exp_avg"]._data, st["exp_avg_sq"]._data, s, lr, beta1,
-                        beta2, eps, wd, decoupled, maximize, st["step"], vmax)
-                p._version += 1
-        return loss
+    def _buffers(self, group):
+        return _AMSGRAD if group["amsgrad"] else _PLAIN
 
-
-def _update(d, g, m, v, s, lr, beta1, beta2, eps, wd, decoupled, maximize, step, vmax):
-    """One Adam step on arrays (one parameter, or a whole group's flat buffers), in place."""
-    if maximize:
-        g = -g
-    if wd != 0.0:
-        if decoupled:
-            d *= 1.0 - lr * wd
-        else:
-            g = g + wd * d
-    if beta1 > 0.5:               # m <- lerp(m, g, 1 - beta1), as torch.lerp_
-        np.subtract(g, m, out=s)
-        s *= 1.0 - beta1
-        m += s
-    else:
-        _lerp_(m, g, 1.0 - beta1)
-    v *= beta2                    # v <- v beta2 + (1 - beta2) g g (torch.addcmul_)
-    np.multiply(g, 1.0 - beta2, out=s)
-    s *= g
-    v += s
-    step_size = lr / (1.0 - beta1 ** step)
-    bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
-    if vmax is not None:
-        np.maximum(vmax, v, out=vmax)
-        np.sqrt(vmax, out=s)
-    else:
-        np.sqrt(v, out=s)
-    # step_size m / (sqrt(v) / c + eps), c = sqrt(bc2), computed as step_size c m / (sqrt(v) + c eps):
-    # the same value (to rounding) with one pass and one division fewer than PyTorch's order
-    s += eps * bc2_sqrt
-    np.divide(m, s, out=s)
-    s *= step_size * bc2_sqrt
-    d -= s
-
-
-def _flat_state(flat, state):
-    """Give ``flat`` flat moment buffers whose views are every parameter's state; False when the
-    parameters' states disagree (different step counts, AMSGrad buffers) and can't be merged."""
-    if getattr(flat, "m", None) is not None:     # every step: one pass that checks nothing moved
-        step = None
-        for p, mv, vv in zip(flat.params, flat.m_views, flat.v_views):
-            st = state.get(p)
-            if not st or st["exp_avg"]._data is not mv or st["exp_avg_sq"]._data is not vv or \
-                    (step is not None and st["step"] != step):
-                break
-            step = st["step"]
-        else:
-            return True
-    sts = [state.get(p) for p in flat.params]
-    if any(sts) and (not all(sts) or len({st["step"] for st in sts}) != 1
-                     or any("max_exp_avg_sq" in st for st in sts)):
-        return False
-    flat.m = np.zeros_like(flat.data)
-    flat.v = np.zeros_like(flat.data)
-    flat.m_views = flat.like(flat.m)
-    flat.v_views = flat.like(flat.v)
-    for p, st, mv, vv in zip(flat.params, sts, flat.m_views, flat.v_views):
-        st = state[p]
-        if st:                        # carry over what the per-parameter path (or a load) made
-            mv[...] = st["exp_avg"]._data
-            vv[...] = st["exp_avg_sq"]._data
-        else:
-            st["step"] = 0
-        st["exp_avg"] = _buffer(mv)
-        st["exp_avg_sq"] = _buffer(vv)
-    return True
+    def _update(self, h, step, g, bufs, out):
+        lr, beta1, beta2, eps = h
+        m, v = self._moments(h, g, bufs, out)
+        step_size = lr / (1.0 - beta1 ** step)
+        bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
+        vmax = bufs.get("max_exp_avg_sq")
+        if vmax is not None:
+            np.maximum(vmax, v, out=vmax)
+            v = vmax
+        # step_size m / (sqrt(v) / c + eps) with c = sqrt(bc2), computed as
+        # step_size c m / (sqrt(v) + c eps): the same value (to rounding) with one pass and one
+        # division fewer than PyTorch's order
+        np.sqrt(v, out=out)
+        out += eps * bc2_sqrt
+        np.divide(m, out, out=out)
+        out *= step_size * bc2_sqrt
 
 
 class AdamW(Adam):
@@ -186,5 +109,6 @@ class AdamW(Adam):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False, foreach=None, capturable=False,
                  differentiable=False, fused=None):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         differentiable=differentiable, decoupled_weight_decay=True)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable, differentiable=differentiable,
+                         fused=fused, decoupled_weight_decay=True)

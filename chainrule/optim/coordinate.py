@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import no_grad
+from ..graph.modes import no_grad
 from ..random import get_rng
 from .optimizer import Optimizer, _buffer
 

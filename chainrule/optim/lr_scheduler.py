@@ -18,88 +18,12 @@ import types
 from bisect import bisect_right
 from collections import Counter
 
-from ..autograd.function import replayable
-from .optimizer import Optimizer
+from ._lr_base import LRScheduler, _lrs
+from ._onecycle import OneCycleLR
+from ._plateau import ReduceLROnPlateau, SequentialLR
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
            "CosineAnnealingLR", "LinearLR"]
-
-
-def _lrs(optimizer, key="lr"):
-    return [group[key] for group in optimizer.param_groups]
-
-
-class LRScheduler:
-    """Base class: subclasses write ``get_lr()`` (the next lrs, often from the current ones).
-
-    Arguments:
-        optimizer: the :class:`~chainrule.optim.Optimizer` whose ``'lr'`` values are scheduled.
-        last_epoch: index of the last epoch; -1 (default) starts a new schedule and records
-            each group's ``'initial_lr'``.
-
-    Attributes:
-        base_lrs: the groups' ``'initial_lr'``;  last_epoch: epochs stepped so far.
-    """
-
-    _is_initial = False
-
-    def __init__(self, optimizer, last_epoch=-1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an "
-                            "Optimizer")
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-        else:
-            for i, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
-                    raise KeyError(f"{type(self).__name__}: param 'initial_lr' is not specified "
-                                   f"in param_groups[{i}] when resuming with last_epoch="
-                                   f"{last_epoch}: load the optimizer's state first")
-        self.base_lrs = _lrs(optimizer, "initial_lr")
-        self.last_epoch = last_epoch
-        self._initial_step()
-
-    def _initial_step(self):
-        self._step_count = 0
-        self._is_initial = True
-        try:
-            self.step()
-        finally:
-            self._is_initial = False
-
-    def state_dict(self):
-        """Every attribute but the optimizer."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        self.__dict__.update(state_dict)
-
-    def get_last_lr(self):
-        """The learning rates (one per group) set by the last ``step()``."""
-        return self._last_lr
-
-    def get_lr(self):
-        raise NotImplementedError
-
-    @replayable
-    def step(self, epoch=None):
-        """Advance one epoch (call after ``optimizer.step()``) and set the groups' ``'lr'``."""
-        self._step_count += 1
-        self._update_lr(epoch)
-
-    def _update_lr(self, epoch=None):
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            values = (self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr")
-                      else self.get_lr())
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = _lrs(self.optimizer)
 
 
 class LambdaLR(LRScheduler):
@@ -121,17 +45,14 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self):
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        # plain functions are not saved (as torch); callable objects save their attributes
-        sd["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
-                            for f in self.lr_lambdas]
-        return sd
+    _apart = "lr_lambdas"
 
-    def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
+    def _save(self):
+        # plain functions are not saved (as torch); callable objects save their attributes
+        return [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
+                for f in self.lr_lambdas]
+
+    def _load(self, lambdas):
         for fn, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
@@ -282,7 +203,6 @@ class LinearLR(LRScheduler):
                 for base in self.base_lrs]
 
 
-from ._onecycle import OneCycleLR  # noqa: E402  (these subclass LRScheduler)
-from ._plateau import ReduceLROnPlateau, SequentialLR  # noqa: E402
+
 
 __all__ += ["SequentialLR", "OneCycleLR", "ReduceLROnPlateau"]

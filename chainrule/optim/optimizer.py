@@ -1,8 +1,18 @@
-"""The ``Optimizer`` base class: parameter groups, per-parameter state, ``zero_grad``, checkpoints.
+"""The ``Optimizer`` base class: parameter groups, the step loop, weight decay, state, checkpoints.
 
-Subclasses write only ``step``.  Updates work on the raw arrays (``p._data``) in place, with
-Python-float hyperparameters, so a float32 model stays float32 and a step creates no Tensors
-(state buffers are made once, on a parameter's first step).
+As in PyTorch and tinygrad, an algorithm writes only its array update.  :meth:`step` evaluates
+the closure, walks the groups and the parameters that have gradients, negates the gradient for
+``maximize``, applies weight decay (L2, or decoupled: ``p *= 1 - lr * weight_decay``), makes and
+advances each parameter's state, and subtracts the algorithm's update.  An algorithm says what
+it keeps and how it updates through four small methods::
+
+    _hyper(group)            -> the group's constants, read once per step
+    _buffers(group)          -> names of the per-parameter arrays it keeps (PyTorch's state keys)
+    _scalars(h, st, fresh)   -> per-parameter numbers for this step (default: advance st['step'])
+    _update(h, c, g, bufs, out)   writes into ``out`` the amount to subtract from the parameter
+
+Updates work on raw arrays in place, with Python-float constants, so a float32 model stays
+float32 and a step creates no Tensors (state buffers are made on a parameter's first step).
 """
 from __future__ import annotations
 
@@ -12,16 +22,19 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..autograd.function import _new, enable_grad, replayable
+from ..tensor import _new
+from ..graph.modes import enable_grad, replayable
 from ..tensor import Tensor
-from ._flat import _layout_view
+from ._arrays import _prepare
+from ._foreach import Scratch, flat_for
 
 __all__ = ["Optimizer", "required"]
+
+_FLAT_BELOW = 1 << 16     # foreach=None: flat buffers for groups of fewer elements (measured)
 
 
 class _RequiredParameter:
     """Marks a hyperparameter that has no default and must be given per group."""
-
     def __repr__(self):
         return "<required parameter>"
 
@@ -37,52 +50,32 @@ def _check_nonneg(opt, **values):
             raise ValueError(f"{opt}: Invalid {label}: {value} (expected >= 0)")
 
 
-def _state_buffer(st, key, like):
-    """The array of ``st[key]``, created as zeros shaped like ``like`` on first use."""
-    buf = st.get(key)
-    if buf is None:
-        buf = st[key] = _buffer(np.zeros_like(like))
-    return buf._data
-
-
-def _lerp_(a, b, w):
-    """``a <- a + w (b - a)`` in place, in the same two forms as ``torch.lerp_``."""
-    if w < 0.5:
-        t = b - a
-        t *= w
-        a += t
-    else:
-        np.subtract(b, (1.0 - w) * (b - a), out=a)
+def _check_betas(opt, betas):
+    """``betas`` as a pair of floats in [0, 1), or ``ValueError`` naming the optimizer."""
+    if len(betas) != 2:
+        raise ValueError(f"{opt}: betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{opt}: Invalid beta parameter at index {i}: {beta} "
+                             "(expected 0 <= beta < 1)")
+    return float(betas[0]), float(betas[1])
 
 
 def _check_supported(opt, differentiable):
-    """``foreach``/``fused``/``capturable`` only pick PyTorch kernels: accepted and ignored."""
+    """``fused``/``capturable`` only pick PyTorch kernels: accepted and ignored."""
     if differentiable:
         raise NotImplementedError(f"{opt}: differentiable=True (backprop through the update) is "
                                   "not supported")
 
 
-def scratch(opt, like):
-    """A reusable work array shaped and laid out like ``like`` (no allocation per step), or
-    None for small arrays, where a temporary costs less than the bookkeeping.
-
-    One flat buffer per optimizer and dtype, sized for the largest parameter; parameters are
-    updated one at a time, so they can share it.  Views are cached by shape and strides.
-    """
-    if like.size < 4096:
-        return None
-    views = opt.__dict__.setdefault("_scratch_views", {})
-    key = (like.dtype.char, like.shape, like.strides)
-    view = views.get(key)
-    if view is not None:
-        return view
-    bufs = opt.__dict__.setdefault("_scratch", {})
-    buf = bufs.get(like.dtype)
-    if buf is None or buf.size < like.size:
-        buf = bufs[like.dtype] = np.empty(like.size, like.dtype)
-        views.clear()                     # old views point into the old buffer
-    view = views[key] = _layout_view(buf[:like.size], like)
-    return view
+def _defaults(opt, nonneg, **group):
+    """A group's defaults after PyTorch's checks: ``differentiable=True`` refused, the
+    hyperparameters named in ``nonneg`` at least 0, ``betas`` a pair in [0, 1)."""
+    _check_supported(opt, group.get("differentiable", False))
+    _check_nonneg(opt, **{k: group[k] for k in nonneg})
+    if "betas" in group:
+        group["betas"] = _check_betas(opt, group["betas"])
+    return group
 
 
 def _buffer(array):
@@ -97,6 +90,18 @@ class Optimizer:
         params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (parameter
             groups: a ``'params'`` entry plus any hyperparameters that override ``defaults``).
         defaults: the hyperparameters every group gets unless it sets its own.
+
+    The options every optimizer takes, as PyTorch's, stored in each group:
+
+    * ``maximize``: ascend the objective (the gradient's sign is flipped before the rule).
+    * ``foreach``: ``True`` runs the rule once over flat buffers of the whole group (the
+      gradients are copied in at each step), ``False`` once per parameter, ``None`` (default)
+      picks flat for groups of fewer than 65,536 elements (plain SGD: never); the numbers are
+      the same bit for bit.
+    * ``capturable``, ``fused``: pick PyTorch's device kernels; accepted, no effect here.
+    * ``differentiable``: backpropagation through the update; ``True`` is refused.
+
+    ``step(closure)`` returns the closure's loss (``None`` without a closure).
 
     Attributes:
         param_groups: list of dicts, each with ``'params'`` and every hyperparameter (``'lr'``,
@@ -199,9 +204,16 @@ class Optimizer:
                     g._data.fill(0)
                     g._version += 1
 
+    @replayable
     def step(self, closure=None):
-        """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
-        raise NotImplementedError
+        """Update every parameter that has a gradient; returns ``closure()`` if one is given
+        (evaluated with gradients on, before the update)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                self._step_group(group, params)
+        return loss
 
     @staticmethod
     def _closure_loss(closure):
@@ -209,6 +221,97 @@ class Optimizer:
             return None
         with enable_grad():
             return closure()
+
+    # what an algorithm writes (see the module docstring) -----------------------------------
+    _keeps_step = True          # state[p]['step'] counts the parameter's steps (not SGD's)
+    _numbers = ("step",)        # state entries that are numbers (PyTorch keeps 0-d tensors)
+
+    def _hyper(self, group):
+        return None
+
+    def _flat_pays(self, group, params):
+        """What ``foreach=None`` picks: flat buffers for a small group, where a rule's NumPy calls
+        cost more than its passes over memory; per parameter for a large one, where gathering
+        the gradients and applying the update are two more passes (docs/performance.md)."""
+        return sum(p._data.size for p in params) < _FLAT_BELOW
+
+    def _buffers(self, group):
+        return ()
+
+    def _fill(self, group, key):
+        """The value a new state buffer starts at (zeros unless the algorithm says otherwise)."""
+        return 0.0
+
+    def _init_scalars(self, st, group):
+        """Set a new state's numbers (PyTorch's order: ``step`` first)."""
+        st["step"] = 0
+
+    def _scalars(self, h, st, fresh):
+        st["step"] += 1
+        return st["step"]
+
+    def _update(self, h, c, g, bufs, out):
+        raise NotImplementedError(f"{type(self).__name__} must define step() (as a PyTorch "
+                                  "optimizer does) or the array update _update()")
+
+    # the loop --------------------------------------------------------------------------------
+    def _state(self, p, group, keys):
+        """``state[p]``, made on first use: its numbers, then each buffer, in ``p``'s layout."""
+        st = self.state[p]
+        fresh = not st
+        if fresh and self._keeps_step:
+            self._init_scalars(st, group)
+        for k in keys:
+            if k not in st:       # new, or an option (amsgrad ...) switched on since
+                st[k] = _buffer(np.full_like(p._data, self._fill(group, k)))
+        return st, fresh
+
+    def _step_group(self, group, params):
+        h = self._hyper(group)
+        keys = self._buffers(group)
+        lr = float(group["lr"])
+        wd = float(group.get("weight_decay", 0.0))
+        maximize = group.get("maximize", False)
+        decay = None
+        if wd != 0.0 and group.get("decoupled_weight_decay", False):
+            decay, wd = 1.0 - lr * wd, 0.0
+        if keys or self._keeps_step:
+            sts, cs = [], []
+            for p in params:
+                st, fresh = self._state(p, group, keys)
+                sts.append(st)
+                cs.append(self._scalars(h, st, fresh))
+        else:                     # plain SGD keeps no state at all, as PyTorch
+            sts = cs = [None] * len(params)
+        foreach = group.get("foreach")
+        if foreach is None:
+            foreach = self._flat_pays(group, params)
+        if foreach and cs.count(cs[0]) == len(cs):
+            flat = flat_for(self, params, sts, keys, _buffer)
+            if flat is not None:
+                for p, gv in zip(params, flat.grads):
+                    _prepare(p.grad._data, p._data, wd, maximize, gv)
+                    if decay is not None:
+                        p._data *= decay
+                self._update(h, cs[0], flat.grad, flat.bufs, flat.out)
+                for p, o in zip(params, flat.outs):
+                    p._data -= o
+                    p._version += 1
+                return
+        scratch = self.__dict__.get("_scratch")
+        if scratch is None:
+            scratch = self._scratch = Scratch()
+        for p, st, c in zip(params, sts, cs):
+            d = p._data
+            g = p.grad._data
+            if wd != 0.0 or maximize:
+                g = _prepare(g, d, wd, maximize, scratch.get(d, 1))
+            if decay is not None:
+                d *= decay
+            out = scratch.get(d)
+            self._update(h, c, g, {k: st[k]._data for k in keys} if keys else {}, out)
+            d -= out
+            p._version += 1
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self):
@@ -230,8 +333,9 @@ class Optimizer:
             groups.append(packed)
         state = {}
         for p, s in self.state.items():
-            key = mapping[id(p)] if isinstance(p, Tensor) else p
-            state[key] = {k: _snapshot(v) for k, v in s.items()}
+            if s:
+                key = mapping[id(p)] if isinstance(p, Tensor) else p
+                state[key] = {k: _snapshot(v) for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -258,7 +362,8 @@ class Optimizer:
         for k, v in state_dict["state"].items():
             if k in id_map:
                 p = id_map[k]
-                state[p] = {key: _restore(val, p, key) for key, val in v.items()}
+                state[p] = {key: _restore(val, p, key, self._numbers)
+                            for key, val in v.items()}
             else:
                 state[k] = copy.deepcopy(v)
         for g, s in zip(self.param_groups, saved):
@@ -277,14 +382,19 @@ def _snapshot(value):
     return copy.deepcopy(value)
 
 
-def _restore(value, param, key):
-    """Deep-copy one saved state entry for ``param`` (accepts chainrule/NumPy/torch values)."""
-    if key == "step":
-        return int(float(value)) if float(value) == int(float(value)) else float(value)
+def _restore(value, param, key, numbers):
+    """Deep-copy one saved state entry for ``param`` (accepts chainrule, NumPy and torch values):
+    arrays become buffers in the parameter's dtype and layout; the entries named in ``numbers``
+    (``step`` ...), and their lists, become Python numbers."""
+    if isinstance(value, (list, tuple)):                           # LBFGS's history
+        return type(value)(_restore(v, param, key, numbers) for v in value)
     if isinstance(value, Tensor):
         value = value._data
     elif hasattr(value, "detach") and hasattr(value, "numpy"):      # a torch.Tensor
         value = value.detach().cpu().numpy()
+    if key in numbers and isinstance(value, (np.ndarray, np.generic)):
+        value = value.item()
+        return int(value) if key == "step" and float(value).is_integer() else value
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "fc" and param.dtype.kind in "fc":
             if value.shape == param.shape:   # take the parameter's memory layout (faster updates)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (Optimizer, _buffer, _check_nonneg, _check_supported, _lerp_,
-                        _state_buffer)
+from ._arrays import _add_squared_, _lerp_
+from .optimizer import Optimizer, _defaults
 
 __all__ = ["RMSprop"]
 
@@ -23,11 +23,8 @@ class RMSprop(Optimizer):
         eps: added to the denominator (default 1e-8).
         weight_decay, momentum: floats >= 0 (default 0).
         centered: normalize by an estimate of the gradient's variance instead.
-        maximize: maximize the objective instead of minimizing it.
-        foreach, fused, capturable: accepted for PyTorch compatibility (no effect here).
-
-    Returns:
-        ``step(closure)`` returns the closure's loss (``None`` without a closure).
+        maximize, foreach, capturable, differentiable: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -38,58 +35,39 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        _check_supported("RMSprop", differentiable)
-        _check_nonneg("RMSprop", lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
-                      alpha=alpha)
-        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, _defaults(
+            "RMSprop", ("lr", "eps", "momentum", "weight_decay", "alpha"), lr=lr,
+            momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
+            capturable=capturable, foreach=foreach, maximize=maximize,
+            differentiable=differentiable))
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure) if closure is not None else None
-        state = self.state
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            alpha = float(group["alpha"])
-            eps = float(group["eps"])
-            wd = float(group["weight_decay"])
-            momentum = float(group["momentum"])
-            centered = group["centered"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                g = g._data
-                d = p._data
-                st = state[p]
-                if not st:
-                    st["step"] = 0
-                    st["square_avg"] = _buffer(np.zeros_like(d))
-                st["step"] += 1
-                if maximize:
-                    g = -g
-                if wd != 0.0:
-                    g = g + wd * d
-                sq = st["square_avg"]._data
-                sq *= alpha
-                sq += (1.0 - alpha) * g * g
-                if centered:
-                    ga = _state_buffer(st, "grad_avg", d)
-                    _lerp_(ga, g, 1.0 - alpha)
-                    avg = sq - ga * ga
-                    np.sqrt(avg, out=avg)
-                else:
-                    avg = np.sqrt(sq)
-                avg += eps
-                np.divide(g, avg, out=avg)
-                if momentum > 0:
-                    buf = _state_buffer(st, "momentum_buffer", d)
-                    buf *= momentum
-                    buf += avg
-                    d -= lr * buf
-                else:
-                    avg *= lr
-                    d -= avg
-                p._version += 1
-        return loss
+    def _hyper(self, group):
+        return (float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                float(group["momentum"]))
+
+    def _buffers(self, group):
+        return ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ()) + \
+            (("grad_avg",) if group["centered"] else ())
+
+    def _update(self, h, step, g, bufs, out):
+        lr, alpha, eps, momentum = h
+        sq = bufs["square_avg"]
+        sq *= alpha
+        _add_squared_(sq, g, 1.0 - alpha, out)
+        ga = bufs.get("grad_avg")
+        if ga is not None:                        # centered: sqrt(v - mean(g)²)
+            _lerp_(ga, g, 1.0 - alpha, out)
+            np.multiply(ga, ga, out=out)
+            np.subtract(sq, out, out=out)
+            np.sqrt(out, out=out)
+        else:
+            np.sqrt(sq, out=out)
+        out += eps
+        np.divide(g, out, out=out)
+        buf = bufs.get("momentum_buffer")
+        if buf is not None:
+            buf *= momentum
+            buf += out
+            np.multiply(buf, lr, out=out)
+        else:
+            out *= lr

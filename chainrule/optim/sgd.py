@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._flat import flat_for
-from .optimizer import scratch, Optimizer, _buffer, _check_nonneg, _check_supported
+from .optimizer import Optimizer, _defaults
 
 __all__ = ["SGD"]
 
@@ -24,11 +23,8 @@ class SGD(Optimizer):
         lr: learning rate (default 1e-3, as PyTorch).
         momentum, dampening, weight_decay: floats >= 0 (default 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
-        maximize: maximize the objective instead of minimizing it.
-        foreach, fused, capturable: accepted for PyTorch compatibility (no effect here).
-
-    Returns:
-        ``step(closure)`` returns the closure's loss (``None`` without a closure).
+        maximize, foreach, differentiable, fused: the options of every optimizer (see
+            :class:`~chainrule.optim.Optimizer`).
 
     Example::
 
@@ -41,58 +37,46 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
-        _check_supported("SGD", differentiable)
-        _check_nonneg("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening "
                              f"(got momentum={momentum}, dampening={dampening})")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, _defaults(
+            "SGD", ("lr", "momentum", "weight_decay"), lr=lr, momentum=momentum,
+            dampening=dampening, weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+            foreach=foreach, differentiable=differentiable, fused=fused))
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure) if closure is not None else None
-        state = self.state
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            momentum = float(group["momentum"])
-            wd = float(group["weight_decay"])
-            maximize = group["maximize"]
-            if momentum == 0.0 and wd == 0.0 and not maximize:
-                flat = flat_for(self, group)
-                if flat is not None and flat.ready():     # one update over the whole group
-                    d = flat.data
-                    d -= np.multiply(flat.grad, lr, out=flat.scratch())
-                    flat.bump_versions()
-                    continue
-            keep = 1.0 - float(group["dampening"])
-            nesterov = group["nesterov"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                g = g._data
-                d = p._data
-                if maximize:
-                    g = -g
-                if wd != 0.0:
-                    g = g + wd * d
-                if momentum != 0.0:
-                    st = state[p]
-                    buf = st.get("momentum_buffer")
-                    if buf is None:
-                        b = g.copy(order="K")     # keep the parameter's memory layout
-                        st["momentum_buffer"] = _buffer(b)
-                    else:
-                        b = buf._data
-                        b *= momentum
-                        if keep != 1.0:
-                            s = scratch(self, d)
-                            b += np.multiply(g, keep, out=s)
-                        else:
-                            b += g
-                    g = g + momentum * b if nesterov else b
-                # d <- d - lr g, through a reused buffer rather than a new temporary
-                d -= np.multiply(g, lr, out=scratch(self, d))
-                p._version += 1
-        return loss
+    _keeps_step = False
+
+    def _hyper(self, group):
+        return (float(group["lr"]), float(group["momentum"]), 1.0 - float(group["dampening"]),
+                group["nesterov"])
+
+    def _buffers(self, group):
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _flat_pays(self, group, params):   # plain SGD is one pass: gathering would double it
+        return group["momentum"] != 0 and super()._flat_pays(group, params)
+
+    def _scalars(self, h, st, fresh):
+        return fresh
+
+    def _update(self, h, fresh, g, bufs, out):
+        lr, momentum, keep, nesterov = h
+        if bufs:
+            b = bufs["momentum_buffer"]
+            if fresh:                             # b = g on the first step, as PyTorch
+                np.copyto(b, g)
+            else:
+                b *= momentum
+                if keep != 1.0:
+                    np.multiply(g, keep, out=out)
+                    b += out
+                else:
+                    b += g
+            if nesterov:                          # g + momentum b
+                np.multiply(b, momentum, out=out)
+                out += g
+                out *= lr
+                return
+            g = b
+        np.multiply(g, lr, out=out)

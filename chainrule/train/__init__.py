@@ -17,3 +17,12 @@ from .progress import ProgressBar
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "ProgressBar", "EarlyStopping",
            "ModelCheckpoint", "CSVLogger", "JSONLogger", "LRSchedulerCallback", "TerminateOnNaN",
            "LambdaCallback", "Metric", "Accuracy", "TopKAccuracy", "get_metric", "plot_curves"]
+
+
+def __getattr__(name):
+    # TensorBoard logs the training-health monitor (chainrule.debug, which builds on this
+    # package), so it lives there and is looked up only when asked for
+    if name == "TensorBoard":
+        from ..debug.tensorboard import TensorBoard
+        return TensorBoard
+    raise AttributeError(f"module 'chainrule.train' has no attribute {name!r}")

@@ -42,7 +42,7 @@ def _param_dtype(model):
 
 
 def _as_tensor(a, dtype, what):
-    from ..autograd.function import _new
+    from ..tensor import _new
     from ..tensor import Tensor
     if isinstance(a, Tensor):
         return a
@@ -90,7 +90,7 @@ def _split(batch, what):
 
 @contextlib.contextmanager
 def _inference(model):
-    from ..autograd.function import no_grad
+    from ..graph.modes import no_grad
     was = getattr(model, "training", None)
     if was is not None:
         model.eval()
@@ -168,7 +168,7 @@ def predict(model, X, batch_size=256):
 
         >>> predict(model, X_test).argmax(1)
     """
-    from ..autograd.function import _new
+    from ..tensor import _new
     from ..tensor import Tensor
     from ..utils.data import DataLoader, Dataset
     if isinstance(X, Dataset):

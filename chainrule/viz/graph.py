@@ -102,7 +102,7 @@ def _walk(root):
 def _grads(root, tensors):
     """d root / d t for every tensor t of the graph that requires grad (``.grad`` untouched)."""
     from ..autograd import grad
-    from ..autograd.function import _new
+    from ..tensor import _new
     if not root.requires_grad:
         return {}
     need = [t for t in tensors if t.requires_grad]
@@ -162,7 +162,7 @@ _SCALAR_OPS = {"AddScalar": ("Add", "+"), "MulScalar": ("Mul", "*"), "DivScalar"
 
 def _op_label(t):
     node = t._node
-    name = node.name
+    name = node.label
     if name not in _SCALAR_OPS:
         return name
     base, sym = _SCALAR_OPS[name]

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from ...autograd.function import _new, replayable
-from ...tensor import Tensor
+from ...graph.modes import replayable
+from ...tensor import Tensor, _new
 
 
 def _params(parameters):

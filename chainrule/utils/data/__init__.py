@@ -9,10 +9,12 @@ Example::
     4
 """
 from .dataloader import DataLoader, default_collate
+from . import distributed
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .distributed import DistributedSampler
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler)
 
 __all__ = ["DataLoader", "default_collate", "Dataset", "TensorDataset", "Subset",
            "ConcatDataset", "random_split", "Sampler", "SequentialSampler", "RandomSampler",
-           "SubsetRandomSampler", "BatchSampler"]
+           "SubsetRandomSampler", "BatchSampler", "DistributedSampler", "distributed"]

@@ -22,7 +22,7 @@ __all__ = ["DataLoader", "default_collate"]
 
 
 def _tensor(arr):
-    from ...autograd.function import _new
+    from ...tensor import _new
     return _new(arr, False, None)
 
 
@@ -156,7 +156,7 @@ class DataLoader:
         return self._iter_generic()
 
     def _iter_fast(self, arrays, index_map):
-        from ...autograd.function import _new
+        from ...tensor import _new
         if self._auto_batch:
             order = self._order()
             if index_map is not None:

@@ -36,7 +36,7 @@ def _as_tensor(t, i):
     if isinstance(t, Tensor):
         return t
     if isinstance(t, np.ndarray):
-        from ...autograd.function import _new
+        from ...tensor import _new
         return _new(t, False, None)
     raise TypeError(f"TensorDataset: argument {i} must be a Tensor or an np.ndarray, "
                     f"got {type(t).__name__}")

@@ -38,12 +38,15 @@ import warnings
 
 import numpy as np
 
+from ..autograd.op import _SEQ
+from ..graph.engine import run_backward
+from ..graph.modes import STATE
+from ..tensor import Tensor as _Tensor
+from ..tensor import _new, _object_new
 from . import replay
 from .replay import _ARG, _EXT, _VAL
-from .engine import run_backward
-from .function import _SEQ, STATE, Op, _new, _object_new
 
-__all__ = ["compile"]
+__all__ = ["_Compiled"]
 
 
 class _Trace:
@@ -88,14 +91,29 @@ class _Trace:
             STATE.trace = self
 
 
-class _Fused(Op):
+class _Fused:
     """The graph node of one replayed forward: its backward replays the recorded backwards."""
+    n_outputs = 1
+    label = "CompiledForward"
 
-    def backward(ctx, g):
-        if STATE.dual:
+    def vjp(self, g, create_graph):
+        if create_graph:
             raise RuntimeError("higher-order gradients (create_graph=True) through a module "
                                "compiled with cr.compile are not supported; use the eager module")
-        return ctx.program.backward(ctx.ctxs, g)
+        for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
+            if t._version != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: input {i} of a compiled forward (shape "
+                    f"{tuple(t.shape)}) is at version {t._version}; expected version {v}")
+        return self.program.backward(self.ctxs, g)
+
+    def release(self):
+        self.__dict__.clear()
+        self.inputs = None
+
+    def __repr__(self):
+        return "<CompiledForwardBackward>"
 
 
 class _Program:
@@ -413,61 +431,3 @@ class _Compiled:
             warnings.warn(msg, RuntimeWarning, stacklevel=4)
         if key is not None:
             self.cache[key] = why
-
-
-def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None,
-            options=None, disable=False):
-    """Capture a module's forward, or a whole training step, once per input signature and
-    replay it (see :mod:`chainrule.autograd.capture`).
-
-    As ``torch.compile``: the result computes the same numbers with less Python per call.  Use a
-    compiled module exactly as the original (parameters are shared).  Usable as a decorator.
-
-    Arguments:
-        model: an ``nn.Module``, or a function of tensors returning a tensor or None (it may call
-            ``backward()``, ``zero_grad()`` and ``optimizer.step()``).
-        fullgraph: raise instead of falling back to eager mode when a call can't be captured.
-        dynamic, backend, mode, options: accepted for PyTorch compatibility; chainrule always
-            specializes on input shapes and replays its own recording.
-        disable: return ``model`` unchanged.
-
-    Returns:
-        a ``CompiledModule`` for a module (its ``_orig_mod`` is the original, as in PyTorch),
-        otherwise a function.
-
-    Example::
-
-        @cr.compile
-        def train_step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss            # a new (detached) tensor on every call
-
-        for x, y in loader:
-            train_step(x, y).item()
-    """
-    if model is None:
-        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,
-                                 backend=backend, mode=mode, options=options, disable=disable)
-    if disable:
-        return model
-    from ..nn.module import Module
-    if isinstance(model, Module):
-        from ..nn.compiled import CompiledModule
-        return CompiledModule(model, fullgraph=fullgraph)
-    if not callable(model):
-        raise TypeError(f"cr.compile expects a Module or a function, got "
-                        f"{type(model).__name__}")
-    compiled = _Compiled(model, None, fullgraph)
-
-    @functools.wraps(model)
-    def wrapper(*args, **kwargs):
-        return compiled(*args, **kwargs)
-
-    wrapper._compiled = compiled
-    return wrapper
-
-
-from ..tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this package first)

@@ -1,31 +1,36 @@
 """Reverse-mode traversal: iterative topological order, gradient accumulation, broadcast reduction.
 
-This is the only place where a gradient is summed back to an input's (broadcast) shape and the only
-place where gradients of a tensor used several times are added up.
+This is the only place where a gradient is summed back to an input's (broadcast) shape, where the
+gradients of a tensor used several times are added up, and where leaves receive ``.grad``.
+
+The engine knows tensors and nodes only by their fields (see ``graph/__init__.py``).  A node's
+``vjp(g, create_graph)`` returns one gradient per input (``None``: none); ``g`` is one gradient,
+or a tuple of them (``None`` where an output got none) for a node with several outputs.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import homes
-from .function import STATE, _new, anomaly_backward
+from .anomaly import check_backward
+from .modes import STATE
 
 
 def _freed(t):
     return RuntimeError(
         "Trying to backward through the graph a second time (or to use intermediate values after "
         f"the graph was freed); the tensor of shape {tuple(t.shape)} came from "
-        f"{type(t._node).__name__}. Specify retain_graph=True on the first backward call if you "
+        f"{t._node.label}. Specify retain_graph=True on the first backward call if you "
         "need to backward twice.")
 
 
 def _reachable(roots):
-    """Non-leaf tensors reachable from ``roots`` through tensors that require grad, newest first.
+    """The nodes reachable from ``roots`` through tensors that require grad, newest first, and
+    for each node the output tensors through which it was reached.
 
     Nodes carry their creation number (``seq``), so sorting on it gives a valid reverse
     topological order without a recursive (or post-order) walk.
     """
-    found, seen = [], set()
+    found, outs, seen = [], {}, set()
     stack = list(roots)
     while stack:
         t = stack.pop()
@@ -39,12 +44,18 @@ def _reachable(roots):
         inputs = node.inputs
         if inputs is None:
             raise _freed(t)
-        found.append((node.seq, t))
+        nk = id(node)
+        reached = outs.get(nk)
+        if reached is not None:       # a second output of a multi-output node
+            reached.append(t)
+            continue
+        outs[nk] = [t]
+        found.append((node.seq, nk, node))
         for inp in inputs:
             if inp.requires_grad:
                 stack.append(inp)
-    found.sort(reverse=True)     # seq numbers are unique, so tensors are never compared
-    return [t for _, t in found]
+    found.sort(reverse=True)     # seq numbers are unique, so nodes are never compared
+    return [(node, outs[nk]) for _, nk, node in found]
 
 
 def sum_to(g, shape):
@@ -59,24 +70,6 @@ def sum_to(g, shape):
     if axes:
         g = g.sum(dim=axes)
     return g.reshape(shape)
-
-
-def _check_versions(node):
-    vs = node.versions
-    if vs is not None:
-        for i, (inp, v) in enumerate(zip(node.inputs, vs)):
-            if inp._version != v:
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified by "
-                    f"an in-place operation: input {i} of {type(node).__name__} (shape "
-                    f"{tuple(inp.shape)}) is at version {inp._version}; expected version {v}. "
-                    "Use an out-of-place operation (e.g. x = x + 1 instead of x += 1).")
-    if node.uses_output:
-        out = node.out_ref()
-        if out is not None and out._version != 0:
-            raise RuntimeError(
-                f"the output of {type(node).__name__} (shape {tuple(out.shape)}) was modified by "
-                "an in-place operation, but its backward needs it; use an out-of-place operation.")
 
 
 def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=None,
@@ -101,39 +94,34 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     handed = set()   # ids of arrays already stored as some .grad in this pass (must not alias)
     try:
         pop, get = grads.pop, grads.get
-        for t in order:
-            g = pop(id(t), None)
-            if g is None:
-                continue
-            if t._hooks:
-                g = _run_hooks(t, g, create_graph)
-            if capture is not None and id(t) in capture:
-                captured[capture[id(t)]] = g
-            if t._retain and accumulate:
-                _accumulate(t, g, create_graph, handed)
-            node = t._node
-            vs = node.versions
-            if vs is not None:
-                for inp, v in zip(node.inputs, vs):
-                    if inp._version != v:
-                        _check_versions(node)
-            if node.uses_output:
-                _check_versions(node)
-            gs = node.backward(g)
-            if anomaly:
-                anomaly_backward(node, gs if type(gs) is tuple else (gs,))
-            if type(gs) is not tuple:
-                inp = node.inputs[0]
-                gs_pairs = ((inp, gs),)
+        for node, outs in order:
+            if len(outs) == 1 and node.n_outputs == 1:
+                t = outs[0]
+                g = pop(id(t), None)
+                if g is None:
+                    continue
+                g = _visit(t, g, create_graph, capture, captured, accumulate, handed)
             else:
-                gs_pairs = [(inp, gi) for inp, gi, need in
-                            zip(node.inputs, gs, node.needs_input_grad) if need and gi is not None]
-            for inp, gi in gs_pairs:
+                g = [None] * node.n_outputs
+                for t in outs:
+                    gt = pop(id(t), None)
+                    if gt is not None:
+                        g[node.output_index(t)] = _visit(t, gt, create_graph, capture,
+                                                         captured, accumulate, handed)
+                if all(x is None for x in g):
+                    continue
+                g = tuple(g)
+            gs = node.vjp(g, create_graph)
+            if anomaly:
+                check_backward(node, gs)
+            for inp, gi, need in zip(node.inputs, gs, node.needs_input_grad):
+                if gi is None or not need:
+                    continue
                 d = inp._data
                 if gi.shape != d.shape:
                     gi = sum_to(gi, d.shape)
                 if gi.dtype != d.dtype:
-                    gi = gi.to(inp.dtype) if create_graph else gi.astype(d.dtype)
+                    gi = gi.to(d.dtype) if create_graph else gi.astype(d.dtype)
                 k = id(inp)
                 prev = get(k)
                 if prev is None:
@@ -162,11 +150,22 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     return captured
 
 
+def _visit(t, g, create_graph, capture, captured, accumulate, handed):
+    """A non-leaf tensor's total gradient: its hooks, ``cr.grad`` capture and ``retain_grad``."""
+    if t._hooks:
+        g = _run_hooks(t, g, create_graph)
+    if capture is not None and id(t) in capture:
+        captured[capture[id(t)]] = g
+    if t._retain and accumulate:
+        _accumulate(t, g, create_graph, handed)
+    return g
+
+
 def _run_hooks(t, g, create_graph):
     if type(g) is not np.ndarray and not create_graph:
         g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars: hooks see tensors of arrays
     for hook in list(t._hooks.values()):
-        r = hook(g if create_graph else _new(g, False, None))
+        r = hook(g if create_graph else t._wrap(g))
         if r is not None:
             g = r if create_graph else r._data
     return g
@@ -180,18 +179,15 @@ def _accumulate(t, g, create_graph, handed):
         g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars (retain_grad on a 0-d tensor)
     if t.grad is None:
         # .grad must own its array: g may be a view, or be passed to two inputs (as by add);
-        # the copy keeps the memory layout (a mismatch with the parameter's slows the optimizer).
-        # With an optimizer's flat buffers, the gradient lives in the parameter's home instead.
-        kept = homes.keep(t, g) if homes._HOMES else None
-        if kept is not None:
-            handed.add(id(kept._data))
-            t.grad = kept
-            return
+        # the copy keeps the memory layout (a mismatch with the parameter's slows the optimizer)
         if g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy(order="K")
         handed.add(id(g))
-        t.grad = _new(g, False, None)
-    elif homes._HOMES and homes.owns(t, t.grad._data):
-        np.add(t.grad._data, g, out=t.grad._data)   # accumulate in place (as PyTorch does)
+        t.grad = t._wrap(g)
     else:
-        t.grad._data = t.grad._data + g
+        acc = t.grad._data
+        if acc.flags.writeable and acc.shape == g.shape and acc.dtype == g.dtype:
+            np.add(acc, g, out=acc)          # in place, as PyTorch's AccumulateGrad
+            t.grad._version += 1
+        else:
+            t.grad = t._wrap(acc + g)

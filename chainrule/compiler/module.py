@@ -1,8 +1,8 @@
 """``CompiledModule``: what ``cr.compile(module)`` returns (as PyTorch's ``OptimizedModule``)."""
 from __future__ import annotations
 
-from ..autograd.capture import _Compiled
-from .module import Module
+from ..nn.module import Module
+from .capture import _Compiled
 
 __all__ = ["CompiledModule"]
 

@@ -16,34 +16,29 @@ Read the code of a recording with ``print(program.source)``.  For a step of
         a0 = A0._data
         C0(*CA0, **CK0)  # Optimizer.zero_grad
         c0 = _onew(K0)  # op 0: Linear
-        d0 = F0(c0, a0, E0._data, E1._data)
+        d0 = F0(c0, XP, a0, E0._data, E1._data)
         ...
-        c1 = _onew(K1)  # op 1: Relu (in place)
-        d1 = F1(c1, d0)
+        c1 = _onew(K1)  # op 1: Relu
+        d1 = F1(c1, XP, d0)
         ...
         # backward() of value 3
         g0 = _ones(RS1, RT1)
-        r = B3(c3, g0)  # op 3
+        r = B3(c3, XP, g0, *c3.sv)  # op 3
         ...
 """
 from __future__ import annotations
 
+import itertools
+import linecache
+
 import numpy as np
 
-from . import homes
-from .engine import _accumulate, sum_to
-from .function import _new, _object_new
+from ..autograd.op import ARRAY
+from ..graph.engine import _accumulate, sum_to
+from ..tensor import _new, _object_new
 
 _ARG, _VAL, _EXT = 0, 1, 2
-
-
-class _Value:
-    """An array made inside a replay, held as an op's input (``ctx.inputs``) for its backward.
-    A first-order backward reads only ``_data`` of its inputs, and ``grad`` where it looks for a
-    parameter's gradient home (``nn.Linear``); a full Tensor would cost a dozen attribute writes
-    per value and step."""
-    __slots__ = ("_data",)
-    grad = None
+_CODE_IDS = itertools.count()
 
 
 class _Code:
@@ -51,9 +46,9 @@ class _Code:
 
     def __init__(self):
         self.lines = []
-        self.ns = {"_onew": _object_new, "_new": _new, "_V": _Value, "_nd": np.ndarray,
+        self.ns = {"_onew": _object_new, "_new": _new, "_nd": np.ndarray, "XP": ARRAY,
                    "_asarray": np.asarray, "_ones": np.ones, "_array": np.array, "_fit": _fit,
-                   "_acc": _accumulate, "_hand_out": homes.hand_out}
+                   "_acc": _accumulate}
 
     def emit(self, line, depth=1):
         self.lines.append("    " * depth + line)
@@ -66,7 +61,10 @@ class _Code:
 
     def function(self, header, name):
         src = "\n".join([header, *self.lines]) + "\n"
-        exec(compile(src, f"<cr.compile {name}>", "exec"), self.ns)   # noqa: S102
+        # registered with linecache, so a traceback from a replay shows the generated line
+        filename = f"<cr.compile {name} {next(_CODE_IDS)}>"
+        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+        exec(compile(src, filename, "exec"), self.ns)   # noqa: S102
         return self.ns[name], src
 
 
@@ -87,27 +85,12 @@ def _tensor(kind, r):
     return f"A{r}" if kind == _ARG else f"t{r}" if kind == _VAL else f"E{r}"
 
 
-def _overwritable(prog, k, readers):
-    """True if op ``k`` may compute in place into its first input: that input is a value made
-    fresh by the op before (``fresh_output``), which keeps no reference to it, and nothing
-    else reads it (no other op, no backward, not the return value)."""
-    cls, srcs, _, _, need = prog.steps[k]
-    if cls.forward_inplace is None or not srcs or srcs[0][0] != _VAL:
-        return False
-    j = srcs[0][1]
-    producer = prog.steps[j][0]
-    return (readers[j] == 1 and j != prog.out and producer.fresh_output
-            and not producer.uses_output and not (need is not None and cls.uses_inputs)
-            and prog.meta[j] == prog.meta[k])
-
-
-def _ops(code, prog, start, stop, wrapped, readers):
+def _ops(code, prog, start, stop):
     """Forward of ops ``start:stop``: context, forward call, and what the backward needs."""
     for k in range(start, stop):
         cls, srcs, params, bind, need = prog.steps[k]
         code.bind(f"K{k}", cls)
-        inplace = _overwritable(prog, k, readers)
-        code.bind(f"F{k}", cls.forward_inplace if inplace else cls.forward)
+        code.bind(f"F{k}", cls.forward)
         arrays = [_array(kind, r) for kind, r in srcs]
         bound = dict(bind)
         for name, value in params.items():
@@ -117,16 +100,14 @@ def _ops(code, prog, start, stop, wrapped, readers):
                 arrays.append(f"{name}={code.bind(f'P{k}_{name}', value)}")
             else:
                 raise ValueError(f"parameter name {name!r}")
-        code.emit(f"c{k} = _onew(K{k})  # op {k}: {cls.__name__}{' (in place)' * inplace}")
-        code.emit(f"d{k} = F{k}(c{k}, {', '.join(arrays)})")
+        code.emit(f"c{k} = _onew(K{k})  # op {k}: {cls.__name__}")
+        code.emit(f"d{k} = F{k}(c{k}, XP, {', '.join(arrays)})")
         code.emit(f"if type(d{k}) is not _nd: d{k} = _asarray(d{k})")
-        if k in wrapped:
-            code.emit(f"t{k} = _onew(_V)")
-            code.emit(f"t{k}._data = d{k}")
         if need is not None:
-            inputs = ", ".join(_tensor(kind, r) for kind, r in srcs)
-            code.emit(f"c{k}.inputs = ({inputs},)")
             code.emit(f"c{k}.needs_input_grad = {code.bind(f'N{k}', need)}")
+            if cls._save:     # the values its backward reads, as Op.vjp passes them
+                saved = [_array(*srcs[i]) if is_in else f"d{k}" for is_in, i in cls._save]
+                code.emit(f"c{k}.sv = ({', '.join(saved)},)")
 
 
 def _backward(code, prog, plan, seed, depth=1):
@@ -152,11 +133,9 @@ def _backward(code, prog, plan, seed, depth=1):
             code.emit(f"if g{s_out} is not None:", depth)
             d = depth + 1
         cls = prog.steps[k][0]
-        w = writers.get(s_out, ())
-        inplace = (cls.backward_inplace is not None and len(w) == 1
-                   and prog.steps[w[0]][0].fresh_grads)
-        code.bind(f"B{k}", cls.backward_inplace if inplace else cls.backward)
-        call = f"B{k}(c{k}, g{s_out})  # op {k}{' (in place)' * inplace}"
+        code.bind(f"B{k}", cls.backward)
+        saved = f", *c{k}.sv" if cls._save else ""
+        call = f"B{k}(c{k}, XP, g{s_out}{saved})  # op {k}"
         if len(prog.steps[k][1]) == 1:       # one input: the gradient, or a 1-tuple of it
             code.emit(f"x = {call}", d)
             code.emit(f"g{s_out} = None", d)
@@ -179,20 +158,8 @@ def _backward(code, prog, plan, seed, depth=1):
 
 
 def _leaf(code, prog, kind, r, s):
-    """Accumulate slot ``s`` into the ``.grad`` of leaf ``(kind, r)``.  A parameter that had a
-    gradient home (autograd/homes.py) when the code was built gets a shortcut: when its gradient
-    is that home's array (``nn.Linear`` wrote it there, which it does only into the current home
-    of a parameter without ``.grad``), the home's tensor becomes the ``.grad``; anything else
-    goes through the engine's accumulation."""
-    t = _tensor(kind, r)
-    h = homes._home(prog.ext[r]) if kind == _EXT and homes._HOMES else None
-    if h is None:
-        code.emit(f"if g{s} is not None: _acc({t}, g{s}, False, handed)")
-        return
-    hn = code.bind(f"H{r}", h)      # (not its array: a reference more would keep it busy)
-    code.emit(f"if g{s} is not None:")
-    code.emit(f"if g{s} is {hn}.array and {t}.grad is None: {t}.grad = _hand_out({hn})", 2)
-    code.emit(f"else: _acc({t}, g{s}, False, handed)", 2)
+    """Accumulate slot ``s`` into the ``.grad`` of leaf ``(kind, r)`` (the engine's rule)."""
+    code.emit(f"if g{s} is not None: _acc({_tensor(kind, r)}, g{s}, False, handed)")
 
 
 def build(prog):
@@ -209,14 +176,6 @@ def _body(code, prog):
     """The lines of a replay, but its return; returns the expressions of the output array and
     of the contexts list (see :func:`build`)."""
     n = len(prog.steps)
-    # values that a context keeps as an input for its backward: they need a holder (_Value)
-    wrapped = {r for _, srcs, _, _, need in prog.steps if need is not None
-               for kind, r in srcs if kind == _VAL}
-    readers = [0] * n        # how many op inputs read each value
-    for _, srcs, _, _, _ in prog.steps:
-        for kind, r in srcs:
-            if kind == _VAL:
-                readers[r] += 1
     for i, t in enumerate(prog.ext):
         code.bind(f"E{i}", t)
     for i in prog.arg_index:
@@ -224,7 +183,7 @@ def _body(code, prog):
         code.emit(f"a{i} = A{i}._data")
     done = 0
     for j, (pos, kind, payload) in enumerate(prog.events):
-        _ops(code, prog, done, pos, wrapped, readers)
+        _ops(code, prog, done, pos)
         done = pos
         if kind == "backward":
             steps = payload[0]
@@ -247,7 +206,7 @@ def _body(code, prog):
             code.bind(f"CA{j}", a)
             code.bind(f"CK{j}", kw)
             code.emit(f"C{j}(*CA{j}, **CK{j})  # {getattr(fn, '__qualname__', fn)}")
-    _ops(code, prog, done, n, wrapped, readers)
+    _ops(code, prog, done, n)
     out = f"d{prog.out}" if prog.out is not None else "None"
     ctxs = f"[{', '.join(f'c{k}' for k in range(n))}]" if prog.out_plan else "None"
     return out, ctxs
