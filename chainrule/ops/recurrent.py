@@ -341,9 +341,29 @@ class GRUSequence(Op):
         return res
 
 
+def _check(op, gates, x, states, w_ih, w_hh, b_ih, b_hh):
+    """Shapes of a sequence op's arguments, named in the error."""
+    H = w_hh.shape[-1] if w_hh.ndim == 2 else -1
+    if x.ndim != 3:
+        raise ValueError(f"{op}: input must be time-major (T, B, I), got shape {tuple(x.shape)}")
+    T, B, I = x.shape
+    want = [("weight_ih", w_ih, (gates * H, I)), ("weight_hh", w_hh, (gates * H, H))]
+    want += [(n, s, (B, H)) for n, s in states]
+    if b_ih is not None:
+        want += [("bias_ih", b_ih, (gates * H,)), ("bias_hh", b_hh, (gates * H,))]
+    for name, t, shape in want:
+        if t is None or tuple(t.shape) != shape:
+            got = None if t is None else tuple(t.shape)
+            raise RuntimeError(f"{op}: {name} has shape {got}, expected {shape} (input "
+                               f"{tuple(x.shape)}, hidden size {H}, {gates} gate(s))")
+        if t.dtype != x.dtype:
+            raise RuntimeError(f"{op}: {name} is {t.dtype} but the input is {x.dtype}")
+
+
 def rnn_sequence(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
                  nonlinearity="tanh", reverse=False, lengths=None):
     """One RNN layer and direction over a time-major sequence; returns ``(output, h_n)``."""
+    _check("rnn_sequence", 1, input, [("hx", hx)], weight_ih, weight_hh, bias_ih, bias_hh)
     ts = (input, hx, weight_ih, weight_hh) + (() if bias_ih is None else (bias_ih, bias_hh))
     return RNNSequence.apply(*ts, nonlinearity=nonlinearity, reverse=reverse,
                              lengths=None if lengths is None else tuple(int(n) for n in lengths))
@@ -352,6 +372,8 @@ def rnn_sequence(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
 def lstm_sequence(input, hx, cx, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
                   reverse=False, lengths=None):
     """One LSTM layer and direction over a time-major sequence; returns ``(output, h_n, c_n)``."""
+    _check("lstm_sequence", 4, input, [("hx", hx), ("cx", cx)], weight_ih, weight_hh, bias_ih,
+           bias_hh)
     ts = (input, hx, cx, weight_ih, weight_hh) + (() if bias_ih is None else (bias_ih, bias_hh))
     return LSTMSequence.apply(*ts, reverse=reverse,
                               lengths=None if lengths is None else tuple(int(n) for n in lengths))
@@ -360,6 +382,7 @@ def lstm_sequence(input, hx, cx, weight_ih, weight_hh, bias_ih=None, bias_hh=Non
 def gru_sequence(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False,
                  lengths=None):
     """One GRU layer and direction over a time-major sequence; returns ``(output, h_n)``."""
+    _check("gru_sequence", 3, input, [("hx", hx)], weight_ih, weight_hh, bias_ih, bias_hh)
     ts = (input, hx, weight_ih, weight_hh) + (() if bias_ih is None else (bias_ih, bias_hh))
     return GRUSequence.apply(*ts, reverse=reverse,
                              lengths=None if lengths is None else tuple(int(n) for n in lengths))
