@@ -219,3 +219,12 @@ def test_training_monitor_reports_each_recurrent_layer():
     np.testing.assert_allclose(stats["gru.l1_reverse"]["grad_norm"],
                                np.sqrt(sum((p ** 2).sum() for p in parts)), rtol=1e-5)
     assert stats["gru.l0"]["kind"] == "gru"
+
+
+def test_weight_changed_in_place_before_backward_is_caught():
+    m = cr.nn.LSTM(2, 3)
+    out = m(cr.randn(4, 2, 2))[0]
+    with cr.no_grad():
+        m.weight_hh_l0.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
