@@ -290,13 +290,13 @@ def _is_sequence_run(args):
 
 def _cmd_sample(args):
     from .cli_seq import cmd_sample
-    return cmd_sample(args)
+    return cmd_sample(args, sys.modules[__name__])
 
 
 def cmd_train(args):
     if _is_sequence_run(args):
         from .cli_seq import cmd_train_seq
-        return cmd_train_seq(args)
+        return cmd_train_seq(args, sys.modules[__name__])
     args.epochs = args.epochs or 40
     from .distributed import launch
     if launch.wanted(args):                  # --nproc N, or started by mpirun -n N

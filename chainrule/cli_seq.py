@@ -5,7 +5,8 @@
     chainrule train --model rnn --dataset adding --seq-len 30
     chainrule sample runs/text-20260101-120000 --length 200 --temperature 0.8
 
-``cli.py`` hands these over (``--model lstm|gru|rnn`` or a sequence ``--dataset``); the run folder
+``cli.py`` hands these over (``--model lstm|gru|rnn`` or a sequence ``--dataset``), passing
+itself as ``cli`` for the run-folder helpers (so this module never imports it); the run folder
 is the one ``train`` always writes (model.npz, config.json, metrics.json, history.csv,
 curves.png).  ``--hidden 128 128`` means two recurrent layers of 128 units.
 """
@@ -77,12 +78,13 @@ def _loss_and_metrics(spec):
     return nn.MSELoss(), ["mae"]
 
 
-def cmd_train_seq(args):
+def cmd_train_seq(args, cli):
     t_start = time.perf_counter()
     import chainrule as cr
 
     from . import train as T
-    from .cli import OPTIMIZERS, RUN_FORMAT, _default_out, _plot_callbacks, _write_json
+    OPTIMIZERS, RUN_FORMAT, _write_json = cli.OPTIMIZERS, cli.RUN_FORMAT, cli._write_json
+    _default_out, _plot_callbacks = cli._default_out, cli._plot_callbacks
     from .seqmodels import seq_model_from_spec
     if args.dataset not in SEQ_DATASETS:
         raise ValueError(f"--model {args.model} needs a sequence data set (--dataset "
@@ -195,9 +197,8 @@ def load_seq_run(run_dir, cfg):
     return model
 
 
-def cmd_sample(args):
-    from .cli import _load_config
-    cfg = _load_config(args.run_dir)
+def cmd_sample(args, cli):
+    cfg = cli._load_config(args.run_dir)
     if cfg["model"].get("type") != "char":
         raise ValueError(f"{args.run_dir!r} holds a {cfg['model'].get('type', 'mlp')} model; "
                          "'chainrule sample' needs a character model (train --dataset text)")
