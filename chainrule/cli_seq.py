@@ -5,8 +5,7 @@
     chainrule train --model rnn --dataset adding --seq-len 30
     chainrule sample runs/text-20260101-120000 --length 200 --temperature 0.8
 
-``cli.py`` hands these over (``--model lstm|gru|rnn`` or a sequence ``--dataset``), passing
-itself as ``cli`` for the run-folder helpers (so this module never imports it); the run folder
+``cli.py`` hands these over (``--model lstm|gru|rnn`` or a sequence ``--dataset``); the run folder
 is the one ``train`` always writes (model.npz, config.json, metrics.json, history.csv,
 curves.png).  ``--hidden 128 128`` means two recurrent layers of 128 units.
 """
@@ -78,13 +77,14 @@ def _loss_and_metrics(spec):
     return nn.MSELoss(), ["mae"]
 
 
-def cmd_train_seq(args, cli):
+def cmd_train_seq(args):
     t_start = time.perf_counter()
     import chainrule as cr
 
     from . import train as T
-    OPTIMIZERS, RUN_FORMAT, _write_json = cli.OPTIMIZERS, cli.RUN_FORMAT, cli._write_json
-    _default_out, _plot_callbacks = cli._default_out, cli._plot_callbacks
+    from . import runs
+    from .cli_train import OPTIMIZERS, _plot_callbacks
+    RUN_FORMAT, _write_json = runs.RUN_FORMAT, runs.write_json
     from .seqmodels import seq_model_from_spec
     if args.dataset not in SEQ_DATASETS:
         raise ValueError(f"--model {args.model} needs a sequence data set (--dataset "
@@ -94,7 +94,6 @@ def cmd_train_seq(args, cli):
         raise ValueError(f"--hidden {' '.join(map(str, args.hidden))}: recurrent layers share "
                          "one size (--hidden 128 128 = two layers of 128)")
     seq_len = args.seq_len or DEFAULT_SEQ_LEN[args.dataset]
-    args.epochs = args.epochs or (80 if args.dataset == "text" else 40)
     if args.dataset == "text" and seq_len > 300:
         raise ValueError(f"--seq-len {seq_len}: the text's segments are about 320 characters; "
                          "use at most 300")
@@ -114,8 +113,11 @@ def cmd_train_seq(args, cli):
         kw["momentum"] = (0.9 if args.optimizer == "sgd" else 0.0) if args.momentum is None \
             else args.momentum
     opt = getattr(cr.optim, name)(model.parameters(), **kw)
-    out = args.out or _default_out(args.dataset)
-    os.makedirs(out, exist_ok=True)
+    if args.out:
+        out = args.out
+        runs.open_run_dir(out, overwrite=getattr(args, "overwrite", False))
+    else:
+        out = runs.claim_run_dir("runs", args.dataset)
     callbacks = [T.CSVLogger(os.path.join(out, "history.csv"))]
     # the text is small: a character model overfits it, so by default stop when the
     # validation loss has not improved for 5 epochs and keep the best weights
@@ -197,8 +199,31 @@ def load_seq_run(run_dir, cfg):
     return model
 
 
-def cmd_sample(args, cli):
-    cfg = cli._load_config(args.run_dir)
+def sequence_config(run_dir):
+    """The run's config when it holds a sequence model, else ``None`` (an MLP run, or no run:
+    the caller's own reader then says what is wrong)."""
+    import json
+
+    from .runs import RUN_FORMAT
+    path = os.path.join(run_dir, "config.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cfg = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if isinstance(cfg, dict) and cfg.get("format") == RUN_FORMAT and \
+            isinstance(cfg.get("model"), dict) and cfg["model"].get("type") in ("char",
+                                                                             "regressor"):
+        return cfg
+    return None
+
+
+def cmd_sample(args):
+    cfg = sequence_config(args.run_dir)
+    if cfg is None:
+        if not os.path.isfile(os.path.join(args.run_dir, "config.json")):
+            raise FileNotFoundError(f"{args.run_dir!r} is not a run folder (no config.json)")
+        cfg = {"model": {"type": "mlp"}}
     if cfg["model"].get("type") != "char":
         raise ValueError(f"{args.run_dir!r} holds a {cfg['model'].get('type', 'mlp')} model; "
                          "'chainrule sample' needs a character model (train --dataset text)")

@@ -18,7 +18,11 @@ class Generator:
         self.rng = np.random.default_rng(self._seed)
 
     def manual_seed(self, seed):
-        self._seed = int(seed)
+        # as PyTorch: any int in [-2**63, 2**64); a negative seed is taken modulo 2**64
+        seed = int(seed)
+        if not -2 ** 63 <= seed < 2 ** 64:
+            raise RuntimeError(f"manual_seed: seed must be in [-2**63, 2**64), got {seed}")
+        self._seed = seed % 2 ** 64
         self.rng = np.random.default_rng(self._seed)
         return self
 

@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from .utils.io import atomic_write
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "peek"]
 
 _META = "__chainrule__"
 _FORMAT = "chainrule-state/1"
@@ -78,18 +79,91 @@ def _decode(node, arrays):
     if isinstance(node, dict):
         if len(node) == 1:
             (kind, val), = node.items()
-            if kind == "__tensor__":
-                return _new(arrays[val], False, None)
-            if kind == "__array__":
-                return arrays[val]
-            if kind == "__scalar__":
-                return arrays[val][()]
+            if kind in ("__tensor__", "__array__", "__scalar__"):
+                if not isinstance(val, str) or val not in arrays:
+                    raise ValueError(f"{kind} refers to {val!r}, which is not an entry")
+                arr = arrays[val]
+                if kind == "__tensor__":
+                    if arr.dtype.kind not in "biufc":
+                        raise ValueError(f"entry {val!r} of dtype {arr.dtype} cannot be a tensor")
+                    return _new(arr, False, None)
+                return arr if kind == "__array__" else arr[()]
             if kind == "__tuple__":
+                if not isinstance(val, list):
+                    raise ValueError(f"__tuple__ holds a {type(val).__name__}, not a list")
                 return tuple(_decode(v, arrays) for v in val)
             if kind == "__dict__":
+                if not isinstance(val, list) or not all(
+                        isinstance(kv, list) and len(kv) == 2 and not isinstance(kv[0], (list, dict))
+                        for kv in val):
+                    raise ValueError("__dict__ must hold [key, value] pairs")
                 return {k: _decode(v, arrays) for k, v in val}
         return {k: _decode(v, arrays) for k, v in node.items()}
     return node
+
+
+#: the most bytes the arrays of one file may declare (physical memory where it can be read)
+def _max_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 2 ** 36
+
+
+def _member_layout(zf, info):
+    """``(shape, dtype)`` that an .npy member's header declares, checked against its size."""
+    fmt = np.lib.format
+    with zf.open(info) as fh:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"entry {info.filename!r} has .npy version {version}, expected "
+                             "1.0 or 2.0")
+        header = fh.tell()
+    if dtype.hasobject:
+        raise ValueError(f"entry {info.filename!r} holds Python objects (would need pickle)")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes + header != info.file_size:
+        raise ValueError(f"entry {info.filename!r} declares shape {shape} of {dtype} "
+                         f"({nbytes:,} bytes) but holds {info.file_size - header:,} bytes")
+    return shape, dtype
+
+
+def peek(path):
+    """``{name: (shape, dtype)}`` of the arrays in an .npz file, without reading their data.
+
+    Every entry's declared size is checked against the archive (and all of them together against
+    the machine's memory) before anything is decompressed.
+
+    Raises:
+        ValueError: the file is not a well-formed .npz archive of plain arrays.
+    """
+    name = os.fspath(path)
+    limit = _max_bytes()
+    try:
+        with zipfile.ZipFile(name) as zf:
+            infos = zf.infolist()
+            if len(infos) > 1_000_000:
+                raise ValueError(f"{len(infos):,} entries")
+            total = sum(i.file_size for i in infos)
+            if total > limit:
+                raise ValueError(f"its entries declare {total:,} bytes, more than this "
+                                 f"machine's memory ({limit:,} bytes)")
+            out = {}
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    raise ValueError(f"entry {info.filename!r} is not an .npy array")
+                out[info.filename[:-4]] = _member_layout(zf, info)
+            return out
+    except ValueError as exc:
+        raise ValueError(f"cr.load: {name!r} is corrupt or not a checkpoint: {exc}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError,
+            NotImplementedError, RuntimeError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"cr.load: {name!r} is corrupt or truncated "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 def _write_npz(fh, arrays):
@@ -144,7 +218,10 @@ def _load_safetensors(path):
     if _META not in meta:       # a plain safetensors file: a flat dict of tensors
         from .tensor import _new
         return {k: _new(v, False, None) for k, v in arrays.items()}
-    return json.loads(meta[_META]), arrays
+    try:
+        return json.loads(meta[_META]), arrays
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"cr.load: {path!r} has malformed metadata ({exc})") from None
 
 
 def load(f, map_location=None, weights_only=True):
@@ -156,7 +233,11 @@ def load(f, map_location=None, weights_only=True):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not a chainrule checkpoint (corrupt, truncated or another format).
+        ValueError: the file is not a chainrule checkpoint (corrupt, truncated, another format,
+            malformed metadata, or arrays declaring more bytes than they hold or than the
+            machine's memory).  These two (and ``IsADirectoryError``, an ``OSError`` such as
+            ``PermissionError`` from opening the file, and ``ImportError`` for a .safetensors
+            file without the package) are the only exceptions it raises.
 
     Example::
 
@@ -176,9 +257,11 @@ def load(f, map_location=None, weights_only=True):
                 if isinstance(out, dict):
                     return out
                 meta_text, arrays = out
-                return _decode(meta_text["root"], arrays)
+                return _decode_root(meta_text, arrays, name)
             raise ValueError(f"cr.load: {name!r} is not a chainrule checkpoint (expected an .npz "
                              f"archive written by cr.save; the file starts with {magic!r})")
+    if isinstance(f, (str, os.PathLike)):
+        peek(name)                  # sizes checked before anything is decompressed
     try:
         with np.load(f, allow_pickle=False) as z:
             if _META not in z.files:
@@ -191,14 +274,25 @@ def load(f, map_location=None, weights_only=True):
                                  "array")
             meta = json.loads(arrays.pop(_META).tobytes().decode("utf-8"))
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, UnicodeDecodeError,
-            json.JSONDecodeError) as exc:
+            json.JSONDecodeError, RecursionError, TypeError, MemoryError,
+            NotImplementedError, SyntaxError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
         raise ValueError(f"cr.load: {name!r} is corrupt or truncated "
                          f"({type(exc).__name__}: {exc})") from None
     except ValueError as exc:
         if str(exc).startswith("cr.load"):
             raise
         raise ValueError(f"cr.load: {name!r} could not be read safely ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+    return _decode_root(meta, arrays, name)
+
+
+def _decode_root(meta, arrays, name):
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT or "root" not in meta:
         raise ValueError(f"cr.load: {name!r} has an unknown format tag "
-                         f"{meta.get('format') if isinstance(meta, dict) else meta!r}")
-    return _decode(meta["root"], arrays)
+                         f"{meta.get('format') if isinstance(meta, dict) else meta!r}"[:300])
+    try:
+        return _decode(meta["root"], arrays)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
+        raise ValueError(f"cr.load: {name!r} has malformed metadata "
+                         f"({type(exc).__name__}: {exc})"[:500]) from None

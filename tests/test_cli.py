@@ -14,9 +14,17 @@ pytest.importorskip("chainrule.optim")
 from chainrule.cli import main  # noqa: E402
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _env():
+    # the package under test, not whichever one is installed
+    return dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
 def _run(args, cwd, timeout=120):
     return subprocess.run([sys.executable, "-m", "chainrule", *args], cwd=cwd, timeout=timeout,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=_env())
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +102,7 @@ def test_usage_error_through_the_real_command(tmp_path):
     exe = shutil.which("chainrule")
     if exe:     # the console script declared in pyproject.toml
         proc = subprocess.run([exe, "train", "--loss", "bad"], capture_output=True, text=True,
-                              timeout=60)
+                              timeout=60, env=_env())
         assert proc.returncode == 2 and "--loss" in _one_line_error(proc.stderr)
 
 

@@ -371,20 +371,25 @@ def test_summary_of_nested_modules_and_printing(capsys):
 # chainrule check RUN_DIR
 # ---------------------------------------------------------------------------------------------
 def test_cli_check_on_a_saved_run(tmp_path, capsys):
-    from chainrule.cli import RUN_FORMAT
+    from chainrule import runs
     from chainrule.models import mlp_from_spec
     spec = {"type": "mlp", "sizes": [5, 6, 3], "activation": "tanh", "output_activation": None}
     cr.manual_seed(0)
     model = mlp_from_spec(spec)
-    cr.save(model.state_dict(), str(tmp_path / "model.npz"))
-    cfg = {"format": RUN_FORMAT, "model": spec, "loss": "cross_entropy", "n_features": 5,
-           "n_classes": 3}
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    cfg = {"format": runs.RUN_FORMAT, "model": spec, "loss": "cross_entropy", "n_features": 5,
+           "n_classes": 3, "dataset": "blobs", "options": {"seed": 0}}
+    runs.write_json(str(tmp_path / "config.json"), cfg)
+    runs.save_model(str(tmp_path), model, cfg)
     assert cr.debug.cli_check(str(tmp_path), sample=5) == 0
     out = capsys.readouterr().out
     assert "all 4 parameters agree" in out
     with pytest.raises(FileNotFoundError, match="does not exist"):
         cr.debug.cli_check(str(tmp_path / "nope"))
+    with cr.no_grad():                          # a NaN weight fails the check
+        model[0].weight[0, 0] = float("nan")
+    runs.save_model(str(tmp_path), model, cfg)
+    assert cr.debug.cli_check(str(tmp_path), sample=5) == 1
+    assert "FAILED: non-finite weights in 0.weight (1 NaN, 0 Inf of 30)" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------------------------

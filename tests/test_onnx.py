@@ -178,8 +178,8 @@ def test_cli_export(tmp_path, capsys):
     path = run / "model.onnx"
     proto = onnx.load(str(path))
     x = np.random.default_rng(0).standard_normal((7, 2)).astype(np.float32)
-    model = cr.models.mlp_from_spec({"type": "mlp", "sizes": [2, 4, 2], "activation": "relu"})
-    model.load_state_dict(cr.load(str(run / "model.npz")))
+    from chainrule.runs import load_run
+    _, model = load_run(str(run))        # the run's own model, checked against its config
     with cr.no_grad():
         want = model(cr.tensor(x)).numpy()
     got = ReferenceEvaluator(proto).run(None, {"input": x})[0]

@@ -220,8 +220,10 @@ def test_mlp_zoo_activation_solver_and_bad_params():
         assert type(m.model_[1]).__name__ == cr.models.ACTIVATIONS[act]
     with pytest.raises(ValueError, match="unknown activation 'swishy'"):
         MLPClassifier(activation="swishy").fit(X, y)
-    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+    with pytest.raises(ValueError, match="solver 'lbfgs'.*needs a closure"):
         MLPClassifier(solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="unknown optimizer 'newton'"):
+        MLPClassifier(solver="newton").fit(X, y)
     es = MLPClassifier(early_stopping=True, n_iter_no_change=3, max_iter=300, tol=0.01,
                        random_state=0).fit(X, y)
     assert es.n_iter_ < 300 and len(es.loss_curve_) == es.n_iter_

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -46,23 +47,27 @@ _CODE_OF = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_bytes(path) -> bytes:
-    """Return the (decompressed) content of ``path``."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
+def _max_bytes():
     try:
-        return gzip.decompress(raw)
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 2 ** 36
+
+
+def _read_exactly(fh, n, name):
+    try:
+        return fh.read(n)
     except (EOFError, OSError, zlib.error) as exc:
-        raise ValueError(
-            f"IDX file {os.fspath(path)!r}: gzip stream is corrupt or truncated "
-            f"({type(exc).__name__}: {exc})"
-        ) from None
+        raise ValueError(f"IDX file {name!r}: gzip stream is corrupt or truncated "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (raw or gzip-compressed) into a numpy array.
+
+    The header is read first and the size it declares is checked (against the file for a raw
+    file, against the machine's memory for a compressed one) before the data are read, so a
+    header that declares too much is refused without allocating it.
 
     Arguments:
         path: file path (``str`` or ``os.PathLike``).
@@ -83,40 +88,50 @@ def read_idx(path) -> np.ndarray:
         ((10000, 28, 28), dtype('uint8'))
     """
     name = os.fspath(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(
-            f"IDX file {name!r}: truncated header ({len(data)} bytes, need at least 4)"
-        )
-    if data[0] != 0 or data[1] != 0:
-        raise ValueError(
-            f"IDX file {name!r}: wrong magic number 0x{data[:4].hex()} "
-            "(the first two bytes must be zero)"
-        )
-    code, ndim = data[2], data[3]
-    if code not in IDX_DTYPES:
-        known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
-        raise ValueError(
-            f"IDX file {name!r}: unknown dtype code 0x{code:02X} (expected one of {known})"
-        )
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise ValueError(
-            f"IDX file {name!r}: truncated header; {ndim} dimensions need "
-            f"{header_len} header bytes but the file has {len(data)}"
-        )
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = IDX_DTYPES[code]
-    count = int(np.prod(dims, dtype=np.int64)) if ndim else 1
-    expected = count * dtype.itemsize
-    got = len(data) - header_len
-    if got != expected:
-        what = "truncated" if got < expected else "has trailing data"
-        raise ValueError(
-            f"IDX file {name!r}: payload {what}; dims {dims} with dtype {dtype.name} "
-            f"need {expected} bytes but the file has {got} after the header"
-        )
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=header_len)
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        fh = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        head = _read_exactly(fh, 4, name)
+        if len(head) < 4:
+            raise ValueError(
+                f"IDX file {name!r}: truncated header ({len(head)} bytes, need at least 4)")
+        if head[0] != 0 or head[1] != 0:
+            raise ValueError(
+                f"IDX file {name!r}: wrong magic number 0x{head.hex()} "
+                "(the first two bytes must be zero)")
+        code, ndim = head[2], head[3]
+        if code not in IDX_DTYPES:
+            known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
+            raise ValueError(
+                f"IDX file {name!r}: unknown dtype code 0x{code:02X} (expected one of {known})")
+        header_len = 4 + 4 * ndim
+        dims_raw = _read_exactly(fh, 4 * ndim, name)
+        if len(dims_raw) < 4 * ndim:
+            raise ValueError(
+                f"IDX file {name!r}: truncated header; {ndim} dimensions need "
+                f"{header_len} header bytes but the file has {4 + len(dims_raw)}")
+        dims = tuple(int(d) for d in np.frombuffer(dims_raw, dtype=">u4"))
+        dtype = IDX_DTYPES[code]
+        expected = math.prod(dims) * dtype.itemsize      # Python ints: no overflow
+        if compressed:
+            limit = _max_bytes()
+            if expected > limit:
+                raise ValueError(
+                    f"IDX file {name!r}: dims {dims} with dtype {dtype.name} declare "
+                    f"{expected:,} bytes, more than this machine's memory ({limit:,} bytes)")
+            payload = _read_exactly(fh, expected + 1, name)
+            got = len(payload)
+        else:
+            got = os.fstat(raw.fileno()).st_size - header_len
+            payload = raw.read(expected) if got == expected else b""
+        if got != expected:
+            what = "truncated" if got < expected else "has trailing data"
+            raise ValueError(
+                f"IDX file {name!r}: payload {what}; dims {dims} with dtype {dtype.name} "
+                f"need {expected:,} bytes but the file has "
+                f"{'more' if compressed and got > expected else f'{got:,}'} after the header")
+    arr = np.frombuffer(payload, dtype=dtype, count=math.prod(dims))
     return arr.astype(dtype.newbyteorder("="), copy=True).reshape(dims)
 
 

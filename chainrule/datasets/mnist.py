@@ -78,6 +78,12 @@ def _find(data_dir, base: str) -> str | None:
     return None
 
 
+def split_files_present(data_dir, split: str) -> bool:
+    """Whether any file of ``split`` (images or labels, raw or ``.gz``) is in ``data_dir``."""
+    _check_split(split)
+    return any(_find(data_dir, base) is not None for base in MNIST_FILES[split])
+
+
 def load_mnist(data_dir, split: str = "test", flatten: bool = True,
                normalize: bool = True, download: bool = False):
     """Load one MNIST split from IDX files in ``data_dir``.

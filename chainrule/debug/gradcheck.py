@@ -193,7 +193,7 @@ def check_model_gradients(model, inputs, loss_fn=None, targets=None, sample=50, 
         # |a - n| / max(|a|, |n|), floored at atol so that two round-off-sized numbers near 0
         # do not read as a 100% error
         rel = diff / np.maximum(np.maximum(np.abs(ana), np.abs(num)), atol)
-        bad = diff > atol + rtol * np.abs(num)
+        bad = ~(diff <= atol + rtol * np.abs(num))     # NaN or Inf on either side fails
         w = int(np.argmax(np.where(bad, diff, -1.0) if bad.any() else rel)) if len(idx) else 0
         where = tuple(int(i) for i in np.unravel_index(int(idx[w]), p.shape)) if len(idx) else ()
         report.params.append(ParamCheck(

@@ -146,8 +146,9 @@ def _data_parallel():
 
 def fit(real_fit, model, loss_fn, optimizer, train_data, epochs=1, val_data=None,
         scheduler=None, callbacks=(), metrics=("accuracy",), batch_size=32, shuffle=True,
-        verbose=1, generator=None):
-    """``real_fit`` with the model in DDP, the data sharded and the epoch logs averaged."""
+        verbose=1, generator=None, **checkpointing):
+    """``real_fit`` with the model in DDP, the data sharded and the epoch logs averaged;
+    ``checkpointing`` (``checkpoint=``, ``checkpoint_every=``, ``resume=``, ...) passes through."""
     from ..tensor import Tensor
     from ..train.progress import ProgressBar
     from ..utils.data import DataLoader, Dataset, TensorDataset
@@ -170,7 +171,7 @@ def fit(real_fit, model, loss_fn, optimizer, train_data, epochs=1, val_data=None
         cbs.append(ProgressBar(verbose))
     return real_fit(DistributedDataParallel(model), loss_fn, optimizer, loader, epochs=epochs,
                     val_data=val_data, scheduler=scheduler, callbacks=cbs + list(callbacks),
-                    metrics=metrics, verbose=verbose, generator=generator)
+                    metrics=metrics, verbose=verbose, generator=generator, **checkpointing)
 
 
 class _Shards(Callback):

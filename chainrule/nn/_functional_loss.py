@@ -128,6 +128,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError(f"binary_cross_entropy: all elements of input should be between 0 "
                            f"and 1 (got values in [{xd.min():.4g}, {xd.max():.4g}]); for logits "
                            "use binary_cross_entropy_with_logits")
+    yd = y._data
+    if yd.size and not ((yd >= 0) & (yd <= 1)).all():
+        bad = yd[~((yd >= 0) & (yd <= 1))].reshape(-1)[0]
+        raise RuntimeError(f"binary_cross_entropy: all elements of target should be between 0 "
+                           f"and 1 (found {bad:.4g}); targets are probabilities")
     loss = BinaryCrossEntropy.apply(x, y)
     if weight is not None:
         loss = loss * _weight(weight, x)

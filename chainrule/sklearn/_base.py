@@ -53,8 +53,14 @@ def seeded(seed):
 def resolve_optimizer(optimizer, who):
     """An optimizer class from a name (``'adam'``, ``'SGD'``...) or the class itself."""
     if isinstance(optimizer, str):
-        names = {n.lower(): n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler")}
+        # LBFGS needs a closure that re-evaluates the whole loss: not a mini-batch fit's optimizer
+        names = {n.lower(): n for n in optim.__all__
+                 if n not in ("Optimizer", "lr_scheduler", "LBFGS")}
         key = optimizer.lower()
+        if key == "lbfgs":
+            raise ValueError(f"{who}: solver 'lbfgs' (chainrule.optim.LBFGS) needs a closure "
+                             "over the whole loss, which mini-batch training does not give; "
+                             f"choose one of {', '.join(sorted(names))}")
         if key not in names:
             raise ValueError(f"{who}: unknown optimizer {optimizer!r}; choose one of "
                              f"{', '.join(sorted(names))} or pass a chainrule.optim class")

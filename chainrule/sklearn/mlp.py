@@ -14,6 +14,8 @@ Example::
 """
 from __future__ import annotations
 
+import copy
+
 import numbers
 
 import numpy as np
@@ -110,7 +112,10 @@ class _MLP(B.PicklableOptimizer, BaseEstimator):
     def _outputs(self, X):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return _predict(self.model_, X.astype(np.float32, copy=False), batch_size=256).numpy()
+        # evaluated in float64: a float32 GEMM's rounding depends on how many rows it gets, and
+        # scikit-learn asks that a row's prediction not depend on the other rows (to 1e-7)
+        model = copy.deepcopy(self.model_).double()
+        return _predict(model, X.astype(np.float64, copy=False), batch_size=256).numpy()
 
 
 class MLPClassifier(ClassifierMixin, _MLP):

@@ -13,10 +13,13 @@ from .loop import evaluate, fit, predict
 from .metrics import Accuracy, Metric, TopKAccuracy, get_metric
 from .plots import plot_curves
 from .progress import ProgressBar
+from .state import BackupAndRestore, NonFiniteLossError, TrainingInterrupted
 
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "ProgressBar", "EarlyStopping",
            "ModelCheckpoint", "CSVLogger", "JSONLogger", "LRSchedulerCallback", "TerminateOnNaN",
-           "LambdaCallback", "Metric", "Accuracy", "TopKAccuracy", "get_metric", "plot_curves"]
+           "LambdaCallback", "BackupAndRestore", "TrainingInterrupted", "NonFiniteLossError",
+           "Metric", "Accuracy", "TopKAccuracy", "get_metric", "plot_curves"]
+
 
 
 def __getattr__(name):

@@ -41,6 +41,14 @@ class Callback:
         return (cls.on_batch_end is not Callback.on_batch_end
                 or cls.on_batch_begin is not Callback.on_batch_begin)
 
+    def state_dict(self):
+        """What a checkpoint keeps of this callback (restored by :meth:`load_state_dict` after
+        ``on_train_begin`` when training resumes); nothing by default."""
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
@@ -77,6 +85,13 @@ class History(Callback):
 
     def __getitem__(self, key):
         return self.history[key]
+
+    def state_dict(self):
+        return {"history": self.history, "epoch": self.epoch}
+
+    def load_state_dict(self, state):
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        self.epoch = list(state["epoch"])
 
     def __repr__(self):
         last = {k: v[-1] for k, v in self.history.items() if v}
@@ -165,6 +180,16 @@ class EarlyStopping(_Monitor):
             self.stopped_epoch = epoch
             self.stop_training = True
 
+    _STATE = ("wait", "stopped_epoch", "best_epoch", "best", "best_weights", "_last_epoch",
+              "stop_training")
+
+    def state_dict(self):
+        return {k: getattr(self, k) for k in self._STATE}
+
+    def load_state_dict(self, state):
+        for k in self._STATE:
+            setattr(self, k, state[k])
+
     def on_train_end(self, logs=None):
         if self.stopped_epoch and self.verbose:
             print(f"EarlyStopping: stopped at epoch {self.stopped_epoch + 1}; best {self.monitor} "
@@ -196,7 +221,15 @@ class ModelCheckpoint(_Monitor):
         self.verbose, self.best_epoch = int(verbose), None
 
     def on_train_begin(self, logs=None):
+        from ..utils.io import remove_temp_files
         os.makedirs(self.dirpath, exist_ok=True)
+        remove_temp_files(self.dirpath)         # left by a save that was killed midway
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
 
     def on_epoch_end(self, epoch, logs=None):
         from ..serialization import save
@@ -219,22 +252,43 @@ class CSVLogger(Callback):
 
     def __init__(self, filename, separator=",", append=False):
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
-        self._fh, self._keys = None, None
+        self._fh, self._keys, self._rows = None, None, []
+
+    def state_dict(self):
+        return {"keys": self._keys, "rows": self._rows}
+
+    def load_state_dict(self, state):
+        # resuming: the file holds exactly the rows of the epochs the checkpoint has seen
+        self._keys, self._rows = state["keys"], list(state["rows"])
+        if self._fh is not None:
+            self._fh.close()
+        from ..utils.io import atomic_write
+        text = "".join(self._rows).encode("utf-8")
+        atomic_write(self.filename, lambda fh: fh.write(text))
+        self._fh = open(self.filename, "a", encoding="utf-8")
 
     def on_train_begin(self, logs=None):
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
         self._fh = open(self.filename, "a" if self.append else "w", encoding="utf-8")
         self._keys = None if not exists else "existing"
+        self._rows = []
+        if exists:
+            with open(self.filename, encoding="utf-8") as fh:
+                self._rows.append(fh.read())
+
+    def _write(self, line):
+        self._fh.write(line)
+        self._rows.append(line)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self._keys is None or self._keys == "existing":
             keys = sorted(logs)
             if self._keys is None:
-                self._fh.write(self.sep.join(["epoch"] + keys) + "\n")
+                self._write(self.sep.join(["epoch"] + keys) + "\n")
             self._keys = keys
         row = [str(epoch)] + [_csv_value(logs.get(k, "")) for k in self._keys]
-        self._fh.write(self.sep.join(row) + "\n")
+        self._write(self.sep.join(row) + "\n")
         self._fh.flush()
 
     def on_train_end(self, logs=None):
@@ -255,6 +309,12 @@ class JSONLogger(Callback):
 
     def on_train_begin(self, logs=None):
         self.records = []
+
+    def state_dict(self):
+        return {"records": self.records}
+
+    def load_state_dict(self, state):
+        self.records = list(state["records"])
 
     def on_epoch_end(self, epoch, logs=None):
         from ..utils.io import atomic_write
@@ -290,6 +350,12 @@ class LRSchedulerCallback(Callback):
     @property
     def wants_batches(self):
         return self.per_batch
+
+    def state_dict(self):
+        return {"scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state):
+        self.scheduler.load_state_dict(state["scheduler"])
 
     def on_batch_end(self, batch, logs=None):
         self.scheduler.step()

@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 
 import numpy as np
@@ -28,6 +29,7 @@ import numpy as np
 from .callbacks import Callback, History, LRSchedulerCallback
 from .metrics import get_metric
 from .progress import ProgressBar
+from .state import _Run
 
 __all__ = ["fit", "evaluate", "predict", "History"]
 
@@ -191,7 +193,8 @@ def predict(model, X, batch_size=256):
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, scheduler=None,
         callbacks=(), metrics=("accuracy",), batch_size=32, shuffle=True, verbose=1,
-        generator=None):
+        generator=None, checkpoint=None, checkpoint_every=None, resume=None,
+        checkpoint_extra=None):
     """Train ``model`` for ``epochs`` passes over ``train_data``.
 
     Arguments:
@@ -207,11 +210,34 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
         callbacks: :class:`~chainrule.train.callbacks.Callback` objects.
         metrics: names (``'accuracy'``, ``'top5'``, ``'mae'``...) or Metric objects.
         verbose: 0 silent, 1 progress bar (on a terminal) and a line per epoch, 2 a line per epoch.
+        checkpoint: a path: the full training state is saved there (atomically) at each epoch
+            end, every ``checkpoint_every`` steps, and on SIGINT/SIGTERM before stopping with
+            :class:`~chainrule.train.state.TrainingInterrupted` (see :mod:`chainrule.train.state`).
+        resume: a checkpoint path (or its loaded dict) to continue from; the rest of the
+            arguments must describe the same run.  A :class:`BackupAndRestore` callback sets
+            ``checkpoint`` and ``resume`` by itself.
+        checkpoint_extra: JSON-able data stored in the checkpoint, which ``resume`` must match.
 
     Returns:
         A :class:`History`: ``history.history`` maps ``loss``, ``accuracy``, ``val_loss``,
         ``val_accuracy``, ``lr`` and ``time`` to per-epoch lists.
+
+    Raises:
+        NonFiniteLossError: a batch loss (or the validation loss, or a weight at an epoch's
+            end) is NaN or infinite (unless a :class:`TerminateOnNaN` callback handles it); the
+            step that would use it is not taken and no checkpoint is written.
     """
+    from .state import BackupAndRestore
+    for cb in callbacks:
+        if isinstance(cb, BackupAndRestore):
+            checkpoint, checkpoint_every, found = cb.prepare()
+            resume = resume or found
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(
+            checkpoint_every, int) or checkpoint_every <= 0):
+        raise ValueError(f"fit: checkpoint_every must be a positive int, got "
+                         f"{checkpoint_every!r}")
+    if checkpoint_every is not None and checkpoint is None:
+        raise ValueError("fit: checkpoint_every needs a checkpoint path")
     loader = _to_loader(train_data, batch_size, shuffle, generator, model, "fit: train_data")
     val_loader = None if val_data is None else _to_loader(
         val_data, max(batch_size, 256), False, None, model, "fit: val_data")
@@ -235,71 +261,18 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
         cb.set_context(model, optimizer, params)
         cb.stop_training = False        # a callback reused from an earlier fit starts afresh
     history.model, history.params = model, params
-    mean = _mean_factor(loss_fn)
+    run = _Run(model, optimizer, cbs, loader, generator, checkpoint, checkpoint_extra)
     was_training = getattr(model, "training", True)
-    groups = getattr(optimizer, "param_groups", None)
-
     for cb in cbs:
         cb.on_train_begin({})
-    batch_cbs = [cb for cb in cbs if cb.wants_batches]
+    if resume is not None:
+        run.restore(resume)
     try:
-        for epoch in range(epochs):
-            model.train()
-            for cb in cbs:
-                cb.on_epoch_begin(epoch, {})
-            t0 = time.perf_counter()
-            total, n, sums, stop = 0.0, 0, [0.0] * len(ms), False
-            outs, tgts = [], []     # without batch callbacks, metrics run once per epoch
-            for b, batch in enumerate(loader):
-                x, y = _split(batch, "fit")
-                if batch_cbs:
-                    for cb in batch_cbs:
-                        cb.on_batch_begin(b, {"batch": b})
-                optimizer.zero_grad()
-                out = _forward(model, x)
-                loss = loss_fn(out, y)
-                loss.backward()
-                optimizer.step()
-                lv = loss.item()
-                k = len(y)
-                total += lv * k if mean else lv
-                n += k
-                if ms:
-                    if batch_cbs:
-                        o, t = out._data, y._data
-                        for i, m in enumerate(ms):
-                            sums[i] += m.batch_sum(o, t)
-                    else:
-                        outs.append(out._data)
-                        tgts.append(y._data)
-                if batch_cbs:
-                    logs = {"batch": b, "size": k, "batch_loss": lv, "loss": total / n}
-                    for name, s in zip(names, sums):
-                        logs[name] = s / n
-                    for cb in batch_cbs:
-                        cb.on_batch_end(b, logs)
-                    if any(cb.stop_training for cb in batch_cbs):
-                        stop = True
-                        break
-            if n == 0:
-                raise ValueError("fit: train_data produced no batches (empty dataset, or "
-                                 "drop_last with fewer samples than batch_size)")
-            if outs:
-                o, t = np.concatenate(outs), np.concatenate(tgts)
-                sums = [m.batch_sum(o, t) for m in ms]
-                outs = tgts = None
-            logs = {"loss": total / n}
-            logs.update({name: s / n for name, s in zip(names, sums)})
-            if val_loader is not None:
-                val = evaluate(model, loss_fn, val_loader, ms)
-                logs.update({"val_" + k: v for k, v in val.items()})
-            if groups:
-                logs["lr"] = float(groups[0]["lr"])
-            logs["time"] = time.perf_counter() - t0
-            for cb in cbs:
-                cb.on_epoch_end(epoch, logs)
-            if stop or any(cb.stop_training for cb in cbs):
-                break
+        with run.guard:
+            if not run.finished:
+                _epochs(run, model, loss_fn, optimizer, loader, val_loader, ms, epochs,
+                        checkpoint_every)
+            run.raise_if_signalled()
     except BaseException:
         for cb in cbs:
             if isinstance(cb, ProgressBar):
@@ -310,3 +283,103 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
     for cb in cbs:
         cb.on_train_end({})
     return history
+
+
+def _nonfinite(what, value, epoch, step, last, optimizer):
+    from .state import NonFiniteLossError
+    groups = getattr(optimizer, "param_groups", None)
+    lr = f" (now {groups[0]['lr']:g})" if groups else ""
+    last = "no finite loss before it" if last is None else \
+        f"the last finite loss was {last:.6g}"
+    return NonFiniteLossError(
+        f"fit: the {what} became {value} in epoch {epoch + 1}, step {step + 1}; {last}. The "
+        f"weights are unusable from here: lower the learning rate{lr}, check the inputs for "
+        "NaN/Inf, or clip the gradients")
+
+
+def _check_weights(model, epoch, step, last, optimizer):
+    """A finite loss can still come with a step that made the weights NaN or infinite."""
+    named = getattr(model, "named_parameters", None)
+    for name, p in (named() if named is not None else ()):
+        a = p._data
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            raise _nonfinite(f"parameter {name!r}", "non-finite", epoch, step, last, optimizer)
+
+
+def _epochs(run, model, loss_fn, optimizer, loader, val_loader, ms, epochs, every):
+    """The epoch loop of :func:`fit` (from the resumed epoch and step, if any)."""
+    from .callbacks import TerminateOnNaN
+    cbs, names = run.cbs, [m.name for m in ms]
+    mean = _mean_factor(loss_fn)
+    groups = getattr(optimizer, "param_groups", None)
+    batch_cbs = [cb for cb in cbs if cb.wants_batches]
+    check = not any(isinstance(cb, TerminateOnNaN) for cb in cbs)
+    last = None
+    for epoch in range(run.epoch, epochs):
+        model.train()
+        for cb in cbs:
+            cb.on_epoch_begin(epoch, {})
+        t0 = time.perf_counter()
+        batches, (total, n, sums, outs, tgts) = run.begin_epoch(epoch, ms)
+        stop = False            # without batch callbacks, metrics run once per epoch
+        for b, batch in batches:
+            x, y = _split(batch, "fit")
+            if batch_cbs:
+                for cb in batch_cbs:
+                    cb.on_batch_begin(b, {"batch": b})
+            optimizer.zero_grad()
+            out = _forward(model, x)
+            loss = loss_fn(out, y)
+            lv = loss.item()
+            if check and not math.isfinite(lv):
+                raise _nonfinite("loss", lv, epoch, b, last, optimizer)
+            last = lv
+            loss.backward()
+            optimizer.step()
+            k = len(y)
+            total += lv * k if mean else lv
+            n += k
+            if ms:
+                if batch_cbs:
+                    o, t = out._data, y._data
+                    for i, m in enumerate(ms):
+                        sums[i] += m.batch_sum(o, t)
+                else:
+                    outs.append(out._data)
+                    tgts.append(y._data)
+            if batch_cbs:
+                logs = {"batch": b, "size": k, "batch_loss": lv, "loss": total / n}
+                for name, s in zip(names, sums):
+                    logs[name] = s / n
+                for cb in batch_cbs:
+                    cb.on_batch_end(b, logs)
+                if any(cb.stop_training for cb in batch_cbs):
+                    stop = True
+            run.after_step(epoch, b + 1, every, (total, n, sums, outs, tgts))
+            if stop:
+                break
+        if n == 0:
+            raise ValueError("fit: train_data produced no batches (empty dataset, or "
+                             "drop_last with fewer samples than batch_size)")
+        if outs:    # (sums are zeros here unless a resumed epoch began with batch callbacks)
+            o, t = np.concatenate(outs), np.concatenate(tgts)
+            sums = [s + m.batch_sum(o, t) for s, m in zip(sums, ms)]
+            outs = tgts = None
+        logs = {"loss": total / n}
+        logs.update({name: s / n for name, s in zip(names, sums)})
+        if check:
+            _check_weights(model, epoch, b, last, optimizer)
+        if val_loader is not None:
+            val = evaluate(model, loss_fn, val_loader, ms)
+            if check and "loss" in val and not math.isfinite(val["loss"]):
+                raise _nonfinite("validation loss", val["loss"], epoch, b, last, optimizer)
+            logs.update({"val_" + k: v for k, v in val.items()})
+        if groups:
+            logs["lr"] = float(groups[0]["lr"])
+        logs["time"] = time.perf_counter() - t0
+        for cb in cbs:
+            cb.on_epoch_end(epoch, logs)
+        stop = stop or any(cb.stop_training for cb in cbs)
+        run.end_epoch(epoch, finished=stop or epoch + 1 == epochs)
+        if stop:
+            break
