@@ -14,9 +14,15 @@ from .random import Generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, is_tensor
 from . import ops as _ops
 from .ops import *  # noqa: F401,F403  (every op's cr. function: the list is ops.__all__)
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       randperm, tensor, zeros, zeros_like)
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full,
+                       full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, tensor, zeros, zeros_like)
+from .devices import device, get_default_device, set_default_device
+from .compat import Size
+from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+                     IntTensor, LongTensor, ShortTensor)
+from . import accelerator, backends, cuda  # CPU-only answers, as torch's on a machine without GPU
+from . import linalg
 from . import autograd
 from .autograd.grad import grad
 from .serialization import load, save

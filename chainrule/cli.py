@@ -152,6 +152,9 @@ def _add_train(t):
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--plots", action="store_true",
                    help="extra diagnostic plots (chainrule.viz, matplotlib)")
+    t.add_argument("--no-compile", action="store_true",
+                   help="train eagerly (by default the forward and backward replay through "
+                        "cr.compile: the same numbers, less Python per step)")
     t.add_argument("--tensorboard", metavar="DIR",
                    help="log the run for TensorBoard in DIR (losses, metrics, lr, per-layer "
                         "training health, histograms; needs tensorboardX)")

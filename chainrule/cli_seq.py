@@ -139,7 +139,8 @@ def cmd_train_seq(args):
     hist = T.fit(model, loss_fn, _Clipped(opt, model.parameters(), 1.0), (Xtr, ytr),
                  epochs=args.epochs, val_data=val,
                  callbacks=callbacks, metrics=metrics, batch_size=args.batch_size,
-                 verbose=0 if args.quiet else 1, generator=cr.Generator().manual_seed(args.seed))
+                 verbose=0 if args.quiet else 1, generator=cr.Generator().manual_seed(args.seed),
+                 compile=False)   # cr.compile does not replay the multi-output recurrent ops
     fit_s = time.perf_counter() - t_fit
     test = T.evaluate(model, loss_fn, (Xte, yte), metrics=metrics)
     cr.save(model.state_dict(), os.path.join(out, "model.npz"))

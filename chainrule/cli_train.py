@@ -244,6 +244,7 @@ def cmd_train(args, defaults):
                      verbose=0 if args.quiet else 1,
                      generator=cr.Generator().manual_seed(seed), checkpoint=ckpt,
                      checkpoint_every=args.checkpoint_every, resume=resume,
+                     compile=not getattr(args, "no_compile", False),
                      checkpoint_extra={"run": runs.bound_config(config)})
     fit_s = time.perf_counter() - t_fit
     test = T.evaluate(model, loss_fn, (Xte, runs.loss_and_targets(args.loss, yte,

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle  # noqa: F401  (only its error types: chainrule never unpickles with code)
+import struct
 import zipfile
 
 import numpy as np
@@ -67,6 +69,12 @@ def _encode(obj, path, arrays):
                 raise TypeError(f"cr.save: dict key {k!r} of type {type(k).__name__} is not "
                                 "supported (use str, int, float, bool or None)")
         return {"__dict__": [[k, _encode(v, path + [str(k)], arrays)] for k, v in obj.items()]}
+    if hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict"):
+        raise TypeError(f"cr.save: {type(obj).__name__} at {'.'.join(path) or 'top level'} is a "
+                        "whole module or optimizer; chainrule never pickles objects (loading a "
+                        "pickle can run code). Save its state instead: cr.save(model.state_dict(),"
+                        " 'model.npz'), then model.load_state_dict(cr.load('model.npz')) on a "
+                        "freshly built model")
     raise TypeError(f"cr.save: cannot store an object of type {type(obj).__name__} at "
                     f"{'.'.join(path) or 'top level'}: only tensors, arrays, numbers, strings, "
                     "None and dicts/lists/tuples of them are saved (no pickle)")
@@ -224,26 +232,79 @@ def _load_safetensors(path):
         raise ValueError(f"cr.load: {path!r} has malformed metadata ({exc})") from None
 
 
-def load(f, map_location=None, weights_only=True):
-    """Load what :func:`save` wrote; tensors come back as tensors without ``requires_grad``.
+_NOT_TORCH = object()
+
+
+def _try_torch(f, name):
+    """The object in a PyTorch file at ``f``, or ``_NOT_TORCH`` when ``f`` is not one."""
+    from . import torchfile
+    if isinstance(f, (str, os.PathLike)):
+        if not os.path.isfile(name):
+            return _NOT_TORCH
+        with open(name, "rb") as fh:
+            return _try_torch(fh, name)
+    if not (hasattr(f, "seek") and hasattr(f, "read")):
+        return _NOT_TORCH
+    start = f.tell()
+    head = f.read(4)
+    f.seek(start)
+    if not isinstance(head, bytes):
+        return _NOT_TORCH
+    try:
+        if head.startswith(b"PK"):
+            zf = torchfile.open_zip(f)
+            prefix = torchfile.is_torch_zip(zf) if zf is not None else None
+            if prefix is None:
+                f.seek(start)
+                return _NOT_TORCH
+            return torchfile.load_torch_zip(zf, prefix, name)
+        if torchfile.is_torch_legacy(head):
+            return torchfile.load_torch_legacy(f, name)
+    except ValueError:            # UnsafeFileError and the reader's own messages
+        raise
+    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, struct.error, OSError,
+            KeyError, TypeError, IndexError, AttributeError, RecursionError, MemoryError,
+            UnicodeDecodeError, NotImplementedError, OverflowError) as exc:
+        raise ValueError(f"cr.load: {name!r} looks like a PyTorch file but could not be read "
+                         f"({type(exc).__name__}: {exc})") from None
+    f.seek(start)
+    return _NOT_TORCH
+
+
+def load(f, map_location=None, weights_only=True, mmap=None):
+    """Load what :func:`save` wrote, or a PyTorch ``.pt``/``.pth`` file, or a safetensors file;
+    tensors come back as tensors without ``requires_grad``.
+
+    PyTorch files (both ``torch.save`` layouts) are read by a restricted unpickler that admits
+    only tensors, storages, ``OrderedDict`` and plain containers and never runs code from the
+    file (see :mod:`chainrule.torchfile`); torch need not be installed.
 
     Arguments:
         f: a path or a binary file object.
-        map_location, weights_only: accepted for PyTorch compatibility (always CPU, never pickle).
+        map_location: a device (only the CPU exists), or ``None``.
+        weights_only, mmap: accepted for PyTorch compatibility; loading is always weights-only.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not a chainrule checkpoint (corrupt, truncated, another format,
+        ValueError: the file is not a checkpoint (corrupt, truncated, another format,
             malformed metadata, or arrays declaring more bytes than they hold or than the
-            machine's memory).  These two (and ``IsADirectoryError``, an ``OSError`` such as
-            ``PermissionError`` from opening the file, and ``ImportError`` for a .safetensors
-            file without the package) are the only exceptions it raises.
+            machine's memory), or a PyTorch file names something other than tensors and
+            containers (a pickled module).  These two (and ``IsADirectoryError``, an ``OSError``
+            such as ``PermissionError`` from opening the file, and ``ImportError`` for a
+            .safetensors file without the package) are the only exceptions it raises.
 
     Example::
 
         >>> model.load_state_dict(cr.load("model.npz"))
     """
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
+    if map_location is not None and not callable(map_location) and \
+            not isinstance(map_location, dict):
+        from .devices import placement
+        placement(map_location, "cr.load(map_location=)")
+    torch_obj = _try_torch(f, name)
+    if torch_obj is not _NOT_TORCH:
+        return torch_obj
     if isinstance(f, (str, os.PathLike)):
         if not os.path.exists(name):
             raise FileNotFoundError(f"cr.load: no such file: {name!r}")

@@ -8,12 +8,19 @@ computes a derivative.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from .compat import Size, format_tensor
+from .devices import CPU as _CPU, placement
 from .dtypes import default_float, dtype_repr, infer_array
 from .graph.engine import run_backward
 from .graph.hooks import RemovableHandle
 from .graph.modes import STATE, taint
+
+
+_shape = functools.partial(tuple.__new__, Size)   # Size from a NumPy shape, fast (C calls)
 
 
 class Version:
@@ -70,7 +77,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return self._data.shape
+        return _shape(self._data.shape)
 
     @property
     def ndim(self):
@@ -90,14 +97,14 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return _CPU
 
     def dim(self):
         return self._data.ndim
 
     def size(self, dim=None):
         if dim is None:
-            return self._data.shape
+            return _shape(self._data.shape)
         return self._data.shape[dim]
 
     def numel(self):
@@ -110,7 +117,8 @@ class Tensor:
 
     def item(self):
         if self._data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise ValueError(f"item() needs a tensor with one element, got shape "
+                             f"{self._data.shape}")
         taint("item()")
         return self._data.item()
 
@@ -143,7 +151,8 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of a Tensor with shape {self.shape} is ambiguous")
+            raise RuntimeError(f"Boolean value of a Tensor with shape {self._data.shape} is "
+                               "ambiguous")
         taint("bool() of a tensor (Python control flow on a value)")
         return bool(self._data.item())
 
@@ -219,13 +228,14 @@ class Tensor:
         if gradient is None:
             if self._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
-                                   f"tensor has shape {self.shape}: pass gradient= of that shape")
+                                   f"tensor has shape {self._data.shape}: pass gradient= of that "
+                                   "shape")
             seed = np.ones(self._data.shape, self._data.dtype)
         else:
             seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
             if seed.shape != self._data.shape:
                 raise RuntimeError(f"gradient has shape {seed.shape} but the tensor has shape "
-                                   f"{self.shape}")
+                                   f"{self._data.shape}")
             seed = seed.astype(self._data.dtype, copy=False)
         if create_graph:
             seed = _new(seed, False, None) if not isinstance(gradient, Tensor) else gradient
@@ -240,6 +250,25 @@ class Tensor:
     # -- conversions without arithmetic ---------------------------------------------------------
     def cpu(self):
         return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises: chainrule has no CUDA device (the error lists the devices that exist)."""
+        placement("cuda" if device is None else device, "Tensor.cuda()")
+
+    def __format__(self, spec):
+        return format_tensor(self, spec)
+
+    def __dlpack__(self, *args, **kwargs):
+        """Export the array through DLPack, zero-copy (``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)``)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use "
+                               "tensor.detach()")
+        taint("DLPack export")
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
 
     def contiguous(self):
         return self
@@ -269,7 +298,7 @@ class Tensor:
             self._data[...] = np.broadcast_to(src, self._data.shape)
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {src.shape} can't be broadcast to the "
-                               f"destination shape {self.shape}") from None
+                               f"destination shape {self._data.shape}") from None
         self._bump()
         return self
 

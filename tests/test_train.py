@@ -297,3 +297,57 @@ def test_fit_bad_data(data, err, match):
     with pytest.raises(err, match=match):
         fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), data,
             verbose=0)
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+def test_fit_compiled_and_eager_are_bit_identical(opt_name, dtype):
+    import warnings
+    X, y = _blobs(100)
+    results = []
+    for compile_ in (True, False):
+        cr.manual_seed(3)
+        model = nn.Sequential(nn.Linear(X.shape[1], 16), nn.Tanh(), nn.Dropout(0.2),
+                              nn.Linear(16, 3)).to(dtype)
+        kw = {"momentum": 0.9} if opt_name == "SGD" else {}
+        opt = getattr(optim, opt_name)(model.parameters(), lr=0.05, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")          # the compiled path needs no fallback here
+            hist = fit(model, nn.CrossEntropyLoss(), opt, (X.astype(dtype), y), epochs=3,
+                       batch_size=16, verbose=0, generator=cr.Generator().manual_seed(1),
+                       compile=compile_)
+        results.append(([p.detach().numpy().copy() for p in model.parameters()],
+                        hist.history["loss"]))
+    (pc, lc), (pe, le) = results
+    assert lc == le
+    for a, b in zip(pc, pe):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_compiled_falls_back_with_one_warning_and_the_same_numbers():
+    import warnings
+    X, y = _blobs(40)
+
+    class Reads(nn.Module):            # reads a value into Python: a replay can't repeat that
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(X.shape[1], 3)
+
+        def forward(self, x):
+            out = self.fc(x)
+            return out * 2.0 if out.sum().item() > -1e9 else out
+
+    res = []
+    for compile_ in (True, False):
+        cr.manual_seed(0)
+        model = Reads()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            fit(model, nn.CrossEntropyLoss(), opt, (X, y), epochs=2, batch_size=8, verbose=0,
+                generator=cr.Generator().manual_seed(1), compile=compile_)
+        msgs = [str(x.message) for x in w if "cr.compile" in str(x.message)]
+        assert len(msgs) == (1 if compile_ else 0) and (not msgs or "item()" in msgs[0])
+        res.append(model.fc.weight.detach().numpy().copy())
+    np.testing.assert_array_equal(res[0], res[1])

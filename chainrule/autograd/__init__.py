@@ -13,3 +13,11 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable", "Op", "grad", "grad
            "gradgradcheck", "GradcheckError", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "is_inference_mode_enabled", "detect_anomaly",
            "set_detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
+
+
+def __getattr__(name):
+    # cr.autograd.Variable, the legacy wrapper (lives above the engine, so it loads on use)
+    if name == "Variable":
+        from ..legacy import Variable
+        return Variable
+    raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")

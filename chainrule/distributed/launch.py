@@ -171,7 +171,8 @@ def fit(real_fit, model, loss_fn, optimizer, train_data, epochs=1, val_data=None
         cbs.append(ProgressBar(verbose))
     return real_fit(DistributedDataParallel(model), loss_fn, optimizer, loader, epochs=epochs,
                     val_data=val_data, scheduler=scheduler, callbacks=cbs + list(callbacks),
-                    metrics=metrics, verbose=verbose, generator=generator, **checkpointing)
+                    metrics=metrics, verbose=verbose, generator=generator,
+                    **dict(checkpointing, compile=False))   # DDP's gradient hooks: eager
 
 
 class _Shards(Callback):

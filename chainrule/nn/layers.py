@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from .. import dtypes
+from ..devices import placement
 from ..dtypes import dtype_repr
 from ..ops.linalg import Linear as _LinearOp
 from ..tensor import Tensor
@@ -68,6 +69,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None,
                  generator=None):
         super().__init__()
+        placement(device, "nn.Linear")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = Parameter(_empty((out_features, in_features), dtype))
         self.bias = Parameter(_empty((out_features,), dtype)) if bias else None

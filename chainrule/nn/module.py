@@ -12,7 +12,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..graph.modes import STATE, replayable
-from ..dtypes import as_dtype, dtype_repr
+from ..dtypes import dtype_repr
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 from . import _hooks
@@ -299,20 +299,13 @@ class Module:
     def to(self, *args, **kwargs):
         """Convert floating parameters and buffers to ``dtype`` in place (identity is kept).
 
-        Accepts ``to(dtype)``, ``to(dtype=...)``, ``to(tensor)`` and device ``'cpu'``.
+        Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` and the
+        keywords ``device=`` / ``dtype=``; the only device is ``'cpu'``.
         """
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) or a is None:
-                if a not in (None, "cpu") and not str(a).startswith("cpu"):
-                    raise RuntimeError(f"chainrule runs on the CPU only; got device {a!r}")
-            else:
-                dtype = a
+        from ..devices import parse_to
+        dtype, _ = parse_to(args, kwargs, "Module.to")
         if dtype is None:
             return self
-        dtype = as_dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired "
                             f"dtype={dtype_repr(dtype)}")
@@ -335,6 +328,11 @@ class Module:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        """Raises: chainrule has no CUDA device (the error lists the devices that exist)."""
+        from ..devices import placement
+        placement("cuda" if device is None else device, "Module.cuda()")
 
     def type(self, dst_type):
         return self.to(dst_type)

@@ -6,6 +6,9 @@ the Tensor methods are attached (see ``autograd/op.py``'s ``export``).
 from ..autograd.op import FUNCTIONS
 from . import (arithmetic, cast, compare, elementwise, inplace, linalg, loss,  # noqa: F401
                movement, reduce, special)
+from . import (api_index, api_math, api_misc, cumulative, einsum, mathops,  # noqa: F401,E402
+               rounding)  # issue 15's breadth
+from . import out_arg  # noqa: F401,E402  (last: wraps the cr. functions PyTorch gives out=)
 
 __all__ = sorted(FUNCTIONS)
 globals().update(FUNCTIONS)

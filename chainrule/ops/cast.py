@@ -45,26 +45,23 @@ def clone(input):
 
 
 @export(method=True, function=False)
-def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
-    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (as PyTorch)."""
-    for a in args:
-        if hasattr(a, "_data") and hasattr(a, "_node"):   # another tensor: its dtype
-            dtype = a.dtype
-        elif _is_device(a):
-            device = a
-        else:
-            dtype = a
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"device {str(device)!r} is not available: chainrule runs on the "
-                           "CPU ('cpu') only")
+def to(self, *args, **kwargs):
+    """This tensor as ``dtype`` and/or on ``device`` (as ``torch.Tensor.to``): ``to(dtype)``,
+    ``to(device)``, ``to(device, dtype)``, ``to(other)``; ``self`` when nothing changes."""
+    from ..devices import parse_to
+    dtype, copy = parse_to(args, kwargs)
     out = self if dtype is None else cast(self, dtype)
     return clone(out) if copy and out is self else out
 
 
-def _is_device(a):
-    if isinstance(a, str):
-        return a.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
-    return type(a).__name__ == "device"
+@export(method=True, function=False)
+def type(self, dtype=None, non_blocking=False):   # noqa: A001  (Tensor.type)
+    """With no argument, the type's name (``'chainrule.FloatTensor'``); else ``to(dtype)``,
+    where ``dtype`` may also be a legacy type or its name (``'torch.DoubleTensor'``)."""
+    from ..compat import dtype_of_type, type_name
+    if dtype is None:
+        return type_name(self._data.dtype)
+    return to(self, dtype_of_type(dtype))
 
 
 def _as(dtype):

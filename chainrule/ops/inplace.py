@@ -103,9 +103,10 @@ def setitem(self, key, value):
     self._bump()
 
 
-@export(method=True, function=False)
-def square(self):
-    return A.pow(self, 2)
+@export(method=True)
+def square(input):   # noqa: A002
+    """``input ** 2`` (as ``torch.square``)."""
+    return A.pow(input, 2)
 
 
 @export(method=True)

@@ -167,7 +167,8 @@ def amax(input, dim=None, keepdim=False):
     if dim is None or isinstance(dim, (int, np.integer)):
         r = _maxmin(input, dim, keepdim, True)
         return r if dim is None else r.values
-    raise NotImplementedError("amax over several dims")
+    from .api_math import amax_dims   # several dims: composed (moved last, merged, reduced)
+    return amax_dims(input, dim, keepdim)
 
 
 @export(method=True)

@@ -194,7 +194,7 @@ def predict(model, X, batch_size=256):
 def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, scheduler=None,
         callbacks=(), metrics=("accuracy",), batch_size=32, shuffle=True, verbose=1,
         generator=None, checkpoint=None, checkpoint_every=None, resume=None,
-        checkpoint_extra=None):
+        checkpoint_extra=None, compile=True):  # noqa: A002  (torch.compile's name)
     """Train ``model`` for ``epochs`` passes over ``train_data``.
 
     Arguments:
@@ -217,6 +217,9 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
             arguments must describe the same run.  A :class:`BackupAndRestore` callback sets
             ``checkpoint`` and ``resume`` by itself.
         checkpoint_extra: JSON-able data stored in the checkpoint, which ``resume`` must match.
+        compile: run the training forward and backward through ``cr.compile(model)`` (same
+            numbers, bit for bit, less Python per step); a batch signature it cannot replay runs
+            eagerly, with one warning saying why.  ``False``: always eager.
 
     Returns:
         A :class:`History`: ``history.history`` maps ``loss``, ``accuracy``, ``val_loss``,
@@ -262,6 +265,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
         cb.stop_training = False        # a callback reused from an earlier fit starts afresh
     history.model, history.params = model, params
     run = _Run(model, optimizer, cbs, loader, generator, checkpoint, checkpoint_extra)
+    run.step_model = _compiled(model) if compile else model
     was_training = getattr(model, "training", True)
     for cb in cbs:
         cb.on_train_begin({})
@@ -283,6 +287,16 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
     for cb in cbs:
         cb.on_train_end({})
     return history
+
+
+def _compiled(model):
+    """``cr.compile(model)`` for a module's training forward (the loss, the value checks and the
+    optimizer stay eager around it); the model itself is what callbacks and checkpoints see."""
+    from ..compiler import CompiledModule, compile as compile_
+    from ..nn.module import Module
+    if not isinstance(model, Module) or isinstance(model, CompiledModule):
+        return model
+    return compile_(model)
 
 
 def _nonfinite(what, value, epoch, step, last, optimizer):
@@ -328,7 +342,7 @@ def _epochs(run, model, loss_fn, optimizer, loader, val_loader, ms, epochs, ever
                 for cb in batch_cbs:
                     cb.on_batch_begin(b, {"batch": b})
             optimizer.zero_grad()
-            out = _forward(model, x)
+            out = _forward(run.step_model, x)
             loss = loss_fn(out, y)
             lv = loss.item()
             if check and not math.isfinite(lv):

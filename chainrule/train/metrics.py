@@ -54,15 +54,15 @@ class Accuracy(Metric):
             if target.ndim == output.ndim and target.shape[-1] == output.shape[-1]:
                 target = target.argmax(-1)          # one-hot / soft targets
             if pred.shape != target.shape:
-                raise ValueError(f"accuracy: output of shape {output.shape} (class scores) needs "
-                                 f"targets of shape {output.shape[:-1]} (class indices) or "
-                                 f"{output.shape} (one-hot), got {target.shape}")
+                raise ValueError(f"accuracy: output of shape {tuple(output.shape)} (class scores) "
+                                 f"needs targets of shape {tuple(output.shape[:-1])} (class indices) or "
+                                 f"{tuple(output.shape)} (one-hot), got {tuple(target.shape)}")
             return float(np.count_nonzero(pred == target))
         out = output.reshape(-1)
         tgt = target.reshape(-1)
         if out.shape != tgt.shape:
-            raise ValueError(f"accuracy: binary output of shape {output.shape} needs one target "
-                             f"per sample, got shape {target.shape}")
+            raise ValueError(f"accuracy: binary output of shape {tuple(output.shape)} needs one "
+                             f"target per sample, got shape {tuple(target.shape)}")
         logits = self.from_logits
         if logits is None:
             logits = out.size > 0 and (out.min() < 0 or out.max() > 1)
@@ -79,7 +79,8 @@ class TopKAccuracy(Metric):
 
     def batch_sum(self, output, target):
         if output.ndim != 2:
-            raise ValueError(f"{self.name}: needs (N, C) class scores, got shape {output.shape}")
+            raise ValueError(f"{self.name}: needs (N, C) class scores, got shape "
+                             f"{tuple(output.shape)}")
         if target.ndim == 2:
             target = target.argmax(-1)
         k = min(self.k, output.shape[1])
