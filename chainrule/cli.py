@@ -5,6 +5,8 @@
     chainrule train --resume runs/digits-20260101-120000     # continue a killed run exactly
     chainrule evaluate runs/digits-20260101-120000
     chainrule predict runs/digits-20260101-120000 --input samples.npy
+    chainrule train --model lstm --dataset text      # recurrent models: see cli_seq.py
+    chainrule sample runs/text-20260101-120000 --length 200 --temperature 0.8
 
 ``train`` writes into its output folder (see :mod:`chainrule.runs`): ``config.json`` first,
 ``checkpoint.npz`` (the full training state) at every epoch end and every ``--checkpoint-every``
@@ -28,6 +30,8 @@ import sys
 
 from .cli_train import DATASETS, OPTIMIZERS, SCHEDULES
 from .runs import LOSSES, RUN_FORMAT  # noqa: F401  (RUN_FORMAT: kept importable from here)
+
+SEQUENCE_DATASETS = ("text", "sine", "adding")     # handled by cli_seq.py
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,6 +95,8 @@ def build_parser():
         e = sub.add_parser(name, help=helptext)
         e.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by chainrule train")
         add(e)
+    _add_sample(sub.add_parser("sample", help="generate text from a character model",
+                               formatter_class=_Help))
     x = sub.add_parser("export", help="write a saved run's model in another format (ONNX)",
                        formatter_class=_Help)
     x.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by chainrule train")
@@ -100,13 +106,16 @@ def build_parser():
 
 def _add_train(t):
     from .models import ACTIVATIONS
-    t.add_argument("--dataset", choices=DATASETS, default="digits",
+    t.add_argument("--dataset", choices=DATASETS + SEQUENCE_DATASETS, default="digits",
                    help="data set (digits: the embedded 8x8 digits)")
     t.add_argument("--data-dir", help="folder with MNIST IDX files (for --dataset mnist)")
+    t.add_argument("--model", choices=("mlp", "cnn", "lstm", "gru", "rnn"), default=None,
+                   help="mlp; cnn (LeNet-5 adapted to square images); or a recurrent model for "
+                        "text|sine|adding (default: mlp, lstm for sequence data)")
+    t.add_argument("--seq-len", type=_positive(int), default=None,
+                   help="sequence length for text|sine|adding (default 64, 40, 50)")
     t.add_argument("--samples", type=_positive(int), default=1000,
                    help="samples to generate for the synthetic sets")
-    t.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
-                   help="mlp (default) or cnn: LeNet-5 adapted to square images")
     t.add_argument("--hidden", type=_positive(int), nargs="+", default=[128], metavar="N",
                    help="hidden layer sizes")
     t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
@@ -155,7 +164,36 @@ def _add_train(t):
     t.set_defaults(func=cmd_train)
 
 
+def _is_sequence_run(args):
+    if getattr(args, "model", None) in ("lstm", "gru", "rnn") or \
+            args.dataset in SEQUENCE_DATASETS:
+        if args.model in ("mlp", "cnn"):
+            raise ValueError(f"--dataset {args.dataset} is sequence data: use --model "
+                             f"lstm|gru|rnn, not {args.model}")
+        return True
+    return False
+
+
+def _add_sample(s):
+    s.add_argument("run_dir", metavar="RUN_DIR", help="a run of train --dataset text")
+    s.add_argument("--length", type=_positive(int), default=200, help="characters to draw")
+    s.add_argument("--temperature", type=_positive(float), default=0.8,
+                   help="softmax temperature (lower: safer, higher: more varied)")
+    s.add_argument("--prime", default=None, help="text to start from (default: one random "
+                                                 "character)")
+    s.add_argument("--seed", type=int, default=None, help="seed of the draws")
+    s.set_defaults(func=cmd_sample)
+
+
+def cmd_sample(args):
+    from .cli_seq import cmd_sample as run
+    return run(args)
+
+
 def cmd_train(args):
+    if _is_sequence_run(args):
+        from .cli_seq import cmd_train_seq
+        return cmd_train_seq(args)
     from .distributed import launch
     if launch.wanted(args):                  # --nproc N, or started by mpirun -n N
         return launch.train(args, cmd_train)
@@ -198,6 +236,11 @@ def cmd_evaluate(args):
     from . import train as T
     from .cli_train import load_dataset
     from .runs import load_run, loss_and_targets
+    from .cli_seq import sequence_config
+    seq = sequence_config(args.run_dir)
+    if seq is not None:
+        from .cli_seq import cmd_evaluate_seq
+        return cmd_evaluate_seq(args, seq)
     cfg, model = load_run(args.run_dir)
     opts = cfg["options"]
     dataset = args.dataset or cfg["dataset"]

@@ -191,8 +191,34 @@ ROWS = [
         check=dict(eps=1e-3, atol=1e-3, rtol=1e-2), gradgrad=False),
     Row("double_float", lambda m, a: a.double().float().double(), ONE[:2], f32=False,
         check=dict(eps=1e-3, atol=1e-3, rtol=1e-2), gradgrad=False),
+    # the fused recurrent sequence ops (ops/recurrent.py): x (T, B, I), h0 (B, H), weights;
+    # first order only (their backward refuses create_graph); torch's twin is torch._VF
+    Row("rnn_sequence", lambda m, x, h, wi, wh, bi, bh: _rec(m, "rnn", x, h, wi, wh, bi, bh),
+        [((4, 3, 2), (3, 3), (3, 2), (3, 3), (3,), (3,))], gradgrad=False),
+    Row("lstm_sequence", lambda m, x, h, c, wi, wh, bi, bh: _rec(m, "lstm", x, (h, c), wi, wh,
+                                                                   bi, bh),
+        [((4, 3, 2), (3, 3), (3, 3), (12, 2), (12, 3), (12,), (12,))], gradgrad=False),
+    Row("gru_sequence", lambda m, x, h, wi, wh, bi, bh: _rec(m, "gru", x, h, wi, wh, bi, bh),
+        [((4, 3, 2), (3, 3), (9, 2), (9, 3), (9,), (9,))], gradgrad=False),
 ]
 ROWS += _conv_rows.rows(Row)      # convolution, pooling, normalisation (tests/_conv_rows.py)
+
+
+def _rec(m, kind, x, h, wi, wh, bi, bh):
+    """One recurrent layer over a sequence: chainrule's fused op, or torch._VF's."""
+    if m is cr:
+        from chainrule.ops import recurrent as R
+        if kind == "lstm":
+            return R.lstm_sequence(x, h[0], h[1], wi, wh, bi, bh)
+        return (R.gru_sequence if kind == "gru" else R.rnn_sequence)(x, h, wi, wh, bi, bh)
+    vf = m._VF
+    if kind == "lstm":
+        out, hn, cn = vf.lstm(x, (h[0][None], h[1][None]), [wi, wh, bi, bh], True, 1, 0.0,
+                              False, False, False)
+        return out, hn[0], cn[0]
+    fn = vf.gru if kind == "gru" else vf.rnn_tanh
+    out, hn = fn(x, h[None], [wi, wh, bi, bh], True, 1, 0.0, False, False, False)
+    return out, hn[0]
 CASES = [pytest.param(r, i, id=f"{r.name}-{'x'.join(map(str, s)) or 'scalar'}")
          for r in ROWS for i, s in enumerate(r.shapes)]
 GRAD_CASES = [c for c in CASES if c.values[0].grad]
@@ -365,8 +391,28 @@ BAD = [
     ("neg_bool", lambda: -cr.tensor([True]), TypeError, ["bool"]),
     ("to_bad_dtype", lambda: _t(2).to("foo"), TypeError, ["foo"]),
     ("to_complex", lambda: _t(2).to(np.complex64), TypeError, ["complex64"]),
+    ("lstm_sequence_weight_shape", lambda: _R().lstm_sequence(_t(4, 3, 2), _t(3, 5), _t(3, 5),
+                                                              _t(20, 3), _t(20, 5)),
+     RuntimeError, ["lstm_sequence", "weight_ih", "(20, 3)", "(20, 2)"]),
+    ("gru_sequence_h0_shape", lambda: _R().gru_sequence(_t(4, 3, 2), _t(2, 5), _t(15, 2),
+                                                        _t(15, 5)),
+     RuntimeError, ["gru_sequence", "hx", "(2, 5)", "(3, 5)"]),
+    ("rnn_sequence_not_time_major", lambda: _R().rnn_sequence(_t(3, 2), _t(3, 5), _t(5, 2),
+                                                              _t(5, 5)),
+     ValueError, ["rnn_sequence", "(T, B, I)", "(3, 2)"]),
+    ("rnn_sequence_unsorted_lengths", lambda: _R().rnn_sequence(
+        _t(4, 3, 2), _t(3, 5), _t(5, 2), _t(5, 5), lengths=[2, 4, 1]),
+     ValueError, ["lengths", "decreasing"]),
+    ("lstm_sequence_dtype", lambda: _R().lstm_sequence(
+        _t(4, 3, 2), _t(3, 5), _t(3, 5), _t(20, 2, dtype=cr.float32), _t(20, 5)),
+     RuntimeError, ["weight_ih", "float32", "float64"]),
 ]
 BAD += _conv_rows.BAD
+
+
+def _R():
+    from chainrule.ops import recurrent
+    return recurrent
 
 
 @pytest.mark.parametrize("fn,exc,parts", [pytest.param(f, e, p, id=n) for n, f, e, p in BAD])

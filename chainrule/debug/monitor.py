@@ -128,6 +128,7 @@ class TrainingMonitor(_Base):
         self._params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self._layer_of = {n: n.rpartition(".")[0] or "(model)" for n, _ in self._params}
         self._kind = {}
+        recurrent = _recurrent_layers(model, self._params, self._layer_of, self._kind)
         self._handles.append(model.register_forward_pre_hook(self._pre_hook))
         owners = set(self._layer_of.values())
         leaves = [(n, m) for n, m in model.named_modules()
@@ -136,6 +137,8 @@ class TrainingMonitor(_Base):
         # rows in module order (input side first): modules owning parameters, and leaves
         self._order = [n or "(model)" for n, _ in model.named_modules()
                        if (n or "(model)") in owners or n in leaf_names]
+        # a recurrent module's rows are its layers (and directions): gradient norm per layer
+        self._order = [r for n in self._order for r in recurrent.get(n, [n])]
         # activation statistics come from the activation modules; a model that calls its
         # activations as functions gets them from its leaf modules' outputs instead
         acts = [(n, m) for n, m in leaves
@@ -316,6 +319,26 @@ class TrainingMonitor(_Base):
 
     def on_train_end(self, logs=None):
         self.detach()
+
+
+def _recurrent_layers(model, params, layer_of, kind):
+    """Regroup the parameters of nn.RNN/LSTM/GRU modules by layer and direction
+    (``lstm.l0``, ``lstm.l0_reverse``, ...); returns ``{module row: [layer rows]}``."""
+    import re
+
+    from ..nn.rnn import RNNBase
+    mods = {n or "(model)": m for n, m in model.named_modules() if isinstance(m, RNNBase)}
+    rows = {}
+    for n, _ in params:
+        owner = layer_of[n]
+        hit = re.search(r"_l(\d+)(_reverse)?$", n) if owner in mods else None
+        if hit:
+            row = f"{owner}.l{hit.group(1)}{hit.group(2) or ''}"
+            layer_of[n] = row
+            kind[row] = mods[owner].mode.lower()
+            if row not in rows.setdefault(owner, []):
+                rows[owner].append(row)
+    return rows
 
 
 def watch(model, **kwargs):

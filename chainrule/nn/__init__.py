@@ -21,6 +21,9 @@ from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d,
                       AvgPool2d, MaxPool1d, MaxPool2d)
 from .parameter import Parameter
+from .rnn import GRU, LSTM, RNN, RNNBase
+from .rnn_cells import GRUCell, LSTMCell, RNNCell
+from .sparse import Embedding, EmbeddingBag
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity",
            "Flatten", "Dropout", "Maxout", "PReLU", "Sigmoid", "Tanh", "ReLU", "LeakyReLU",
@@ -31,4 +34,6 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Lin
            "GaussianNLLLoss", "KLDivLoss", "functional", "init", "parallel", "utils",
            "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
            "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
-           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout2d", "Unflatten"]
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout2d", "Unflatten",
+           "RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding",
+           "EmbeddingBag"]

@@ -22,7 +22,7 @@ from ..ops.compare import clamp, where
 from ..ops.arithmetic import mul
 from ..ops.linalg import linear
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
-from ..ops.movement import flatten, reshape
+from ..ops.movement import flatten, getitem, reshape
 from ..ops.reduce import log_softmax, max as _max, softmax
 from ..ops.special import Dropout as _Dropout, erf, softplus as _softplus, step
 from ..tensor import Tensor
@@ -42,7 +42,7 @@ __all__ = ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "prelu", "abs_relu
            "batch_norm", "layer_norm", "group_norm", "dropout2d",
            "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "gaussian_nll_loss",
-           "kl_div"]
+           "kl_div", "embedding"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -205,3 +205,25 @@ def dropout(x, p=0.5, training=True, inplace=False, generator=None):
         return mul(x, _new(np.zeros((), dtype=dt), False, None))
     return _Dropout.apply(x, p=p, generator=generator)
 
+
+def _indices(x, num, who):
+    if isinstance(x, Tensor):
+        x = x._data
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{who}: expected integer indices (int64), got dtype {a.dtype}")
+    if a.size and (a.min() < -num or a.max() >= num):
+        bad = a[(a < -num) | (a >= num)].flat[0]
+        raise IndexError(f"{who}: index {int(bad)} is out of range for {num} embeddings")
+    return a
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` picked by ``input`` (as ``F.embedding``); rows at ``padding_idx`` get
+    no gradient."""
+    idx = _indices(input, weight.shape[0], "embedding")
+    out = getitem(weight, idx)
+    if padding_idx is None:
+        return out
+    pad = _new((idx == padding_idx)[..., None], False, None)
+    return where(pad, getitem(weight.detach(), idx), out)

@@ -5,6 +5,8 @@ Example::
     loss = F.cross_entropy(model(x), y) + cr.nn.utils.l2_penalty(model, 1e-4)
     loss.backward()
     cr.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+
+``cr.nn.utils.rnn`` holds the variable-length sequence helpers (pad_sequence, PackedSequence).
 """
 from __future__ import annotations
 
@@ -12,13 +14,12 @@ import math
 
 import numpy as np
 
-from ..tensor import _new
-from ..graph.modes import replayable
-from ..tensor import Tensor
+from ...graph.modes import replayable
+from ...tensor import Tensor, _new
 
 
 def _params(parameters):
-    from .module import Module
+    from ..module import Module
     if isinstance(parameters, Module):
         return list(parameters.parameters())
     if isinstance(parameters, Tensor):
@@ -84,7 +85,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 def parameters_to_vector(parameters):
     """All parameters flattened into one 1-D tensor (differentiable)."""
-    from ..ops.movement import cat, reshape
+    from ...ops.movement import cat, reshape
     ps = _params(parameters)
     return cat([reshape(p, -1) for p in ps])
 
@@ -127,3 +128,6 @@ def l2_penalty(parameters, lam, include_bias=False):
         s = (p * p).sum()
         total = s if total is None else total + s
     return total * (lam / 2.0)
+
+
+from . import rnn  # noqa: E402,F401  (cr.nn.utils.rnn, as torch.nn.utils.rnn)
