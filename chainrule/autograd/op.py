@@ -159,11 +159,11 @@ class Op:
     def vjp(self, g, create_graph):
         cls = type(self)
         inputs = self.inputs
-        for i, (t, v) in enumerate(zip(inputs, self._vin)):
-            if _ver(t) != v and (i in cls._save_in or t._node is not None):
-                # a saved value that changed, or a non-leaf changed (and maybe rebased onto an
-                # in-place node) after this op used it: its gradient would be wrong
-                raise _modified(self, _input_name(cls, i), t.shape, _ver(t), v)
+        for t, v in zip(inputs, self._vin):
+            vc = t._vc         # (a tensor without a counter was never written: version 0)
+            if vc is not None and vc.n != v:
+                self._check_inputs()
+                break
         if cls._save_out:
             for k, (vc, v) in zip(cls._save_out, self._yvc):
                 if vc.n != v:
@@ -175,9 +175,10 @@ class Op:
             try:
                 gs = cls.backward(self, TENSOR, g, *saved)
             except NoDerivative as e:
-                raise NoDerivative(f"{cls.__name__}'s backward uses xp.{e}, which has no "
-                                   "registered op, so it has no second derivative "
-                                   "(create_graph=True); write the rule with registered ops") from None
+                raise NoDerivative(
+                    f"{cls.__name__}'s backward uses xp.{e}, which has no registered op, so it "
+                    "has no second derivative (create_graph=True); write the rule with "
+                    "registered ops") from None
         else:
             saved = [inputs[i]._data if is_in else self._y[i] for is_in, i in cls._save]
             gs = cls.backward(self, ARRAY, g, *saved)
@@ -187,6 +188,14 @@ class Op:
             raise RuntimeError(f"{cls.__name__}.backward returned {len(gs)} gradients for "
                                f"{len(inputs)} inputs")
         return gs
+
+    def _check_inputs(self):
+        """Some input was written in place since this op used it: refuse if the backward saved
+        it, or if it is a non-leaf (it may have been rebased onto an in-place node)."""
+        cls = type(self)
+        for i, (t, v) in enumerate(zip(self.inputs, self._vin)):
+            if _ver(t) != v and (i in cls._save_in or t._node is not None):
+                raise _modified(self, _input_name(cls, i), t.shape, _ver(t), v)
 
     def _out_tensor(self, k):
         t = self._yref[k]()
