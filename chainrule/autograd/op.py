@@ -51,12 +51,15 @@ class Op:
     Class attributes a primitive may set: ``save`` (names of the values its backward reads),
     ``outputs`` (how many arrays forward returns), ``nondiff_outputs`` (indices of outputs with
     no gradient, such as argmax indices), ``view`` (the output is a view of the first input: it
-    shares that input's version counter), ``name`` (the xp name; default: lowercased class).
+    shares that input's version counter), ``name`` (the xp name; default: lowercased class),
+    ``double_backward_error`` (a message raised under ``create_graph`` by a backward that can
+    only run on arrays, such as a fused loop through time).
     """
     save = ()
     outputs = 1
     nondiff_outputs = ()
     view = False
+    double_backward_error = None   # a message: this backward works on arrays only, and says so
     inputs = ()
     needs_input_grad = ()
 
@@ -171,6 +174,8 @@ class Op:
         if self.n_outputs != 1:
             g = self._materialize(g, create_graph)
         if create_graph:
+            if cls.double_backward_error is not None:
+                raise RuntimeError(cls.double_backward_error)
             saved = [inputs[i] if is_in else self._out_tensor(i) for is_in, i in cls._save]
             try:
                 gs = cls.backward(self, TENSOR, g, *saved)

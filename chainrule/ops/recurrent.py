@@ -20,19 +20,12 @@ Double backward: the backward is a hand-written BPTT loop on arrays, not registe
 """
 from __future__ import annotations
 
-from ..autograd.op import ARRAY, Op
+from ..autograd.op import Op
 
 
 def _nodouble(what, cell):
     return (f"double backward through {what}'s fused sequence op is not supported; use the "
             f"{cell} composite (create_graph=True needs registered ops in the backward)")
-
-
-def _first_order_only(ctx, xp):
-    """The BPTT loop works on arrays in place: under create_graph (``xp`` is the tensor
-    namespace) it cannot build a graph, so it says so instead of returning a wrong value."""
-    if xp is not ARRAY:
-        raise RuntimeError(ctx.double_backward_error)
 
 
 def _active(T, B, lengths):
@@ -148,7 +141,6 @@ class RNNSequence(Op):
         return _finish_outputs(xp, ctx, hs, ns), hs[T].copy()
 
     def backward(ctx, xp, g, x, w_ih, w_hh):
-        _first_order_only(ctx, xp)
         gout, ghn = g
         if ctx.rev is not None:
             gout = gout[ctx.rev]
@@ -220,7 +212,6 @@ class LSTMSequence(Op):
         return _finish_outputs(xp, ctx, hs, ns), hs[T].copy(), cs[T].copy()
 
     def backward(ctx, xp, g, x, w_ih, w_hh):
-        _first_order_only(ctx, xp)
         gout, ghn, gcn = g
         if ctx.rev is not None:
             gout = gout[ctx.rev]
@@ -302,7 +293,6 @@ class GRUSequence(Op):
         return _finish_outputs(xp, ctx, hs, ns), hs[T].copy()
 
     def backward(ctx, xp, g, x, w_ih, w_hh):
-        _first_order_only(ctx, xp)
         gout, ghn_out = g
         if ctx.rev is not None:
             gout = gout[ctx.rev]
