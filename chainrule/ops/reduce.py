@@ -233,8 +233,9 @@ class Softmax(Op):
 
     def forward(ctx, xp, x, *, axis):
         ctx.axis = axis
-        e = xp.exp(x - x.max(axis=axis, keepdims=True))
-        return e / e.sum(axis=axis, keepdims=True)
+        e = xp.exp(x - xp.maximum.reduce(x, axis=axis, keepdims=True))
+        e /= xp.add.reduce(e, axis=axis, keepdims=True)
+        return e
 
     def backward(ctx, xp, g, y):
         return y * (g - xp.sum(g * y, axis=ctx.axis, keepdims=True))

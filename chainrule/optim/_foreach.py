@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["flat_for", "layout_view", "Scratch"]
+__all__ = ["flat_for", "layout_view"]
 
 _CACHE = 8           # flat records kept per optimizer (one per set of parameters with gradients)
 
@@ -90,27 +90,3 @@ def flat_for(opt, params, states, keys, make_buffer):
         cache.clear()
     cache[key] = rec
     return rec
-
-
-class Scratch:
-    """Reusable work arrays shaped and laid out like a parameter (no allocation per step).
-
-    One flat buffer per dtype and slot, sized for the largest parameter; parameters are updated
-    one at a time, so they share it.  Views are cached by shape and strides (a lookup costs
-    less than ``np.empty_like``, even for small arrays).
-    """
-
-    def __init__(self):
-        self.bufs, self.views = {}, {}
-
-    def get(self, like, slot=0):
-        key = (slot, like.dtype.char, like.shape, like.strides)
-        view = self.views.get(key)
-        if view is not None:
-            return view
-        buf = self.bufs.get((slot, like.dtype))
-        if buf is None or buf.size < like.size:
-            buf = self.bufs[(slot, like.dtype)] = np.empty(like.size, like.dtype)
-            self.views = {k: v for k, v in self.views.items() if k[:2] != key[:2]}
-        view = self.views[key] = layout_view(buf[:like.size], like)
-        return view

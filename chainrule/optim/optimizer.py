@@ -26,7 +26,7 @@ from ..tensor import _new
 from ..graph.modes import enable_grad, replayable
 from ..tensor import Tensor
 from ._arrays import _prepare
-from ._foreach import Scratch, flat_for
+from ._foreach import flat_for
 
 __all__ = ["Optimizer", "required"]
 
@@ -298,17 +298,18 @@ class Optimizer:
                     p._data -= o
                     p._version += 1
                 return
-        scratch = self.__dict__.get("_scratch")
-        if scratch is None:
-            scratch = self._scratch = Scratch()
+        # per parameter, the update goes through new arrays: a freshly allocated array reuses
+        # memory the step just freed (still in cache), where a kept work array would be cold
+        # (docs/performance.md, "Optimizer work arrays")
+        empty_like = np.empty_like
         for p, st, c in zip(params, sts, cs):
             d = p._data
             g = p.grad._data
             if wd != 0.0 or maximize:
-                g = _prepare(g, d, wd, maximize, scratch.get(d, 1))
+                g = _prepare(g, d, wd, maximize, empty_like(d))
             if decay is not None:
                 d *= decay
-            out = scratch.get(d)
+            out = empty_like(d)
             self._update(h, c, g, {k: st[k]._data for k in keys} if keys else {}, out)
             d -= out
             p._version += 1
