@@ -22,7 +22,8 @@ import bench_common as bc  # noqa: E402
 import bench_systems  # noqa: E402
 import bench_tasks  # noqa: E402
 
-SYSTEMS = ["numpy", "torch", "torch-dataloader", "sklearn", "chainrule", "chainrule-compiled"]
+SYSTEMS = ["numpy", "torch", "torch-dataloader", "sklearn", "chainrule", "chainrule-compiled",
+           "chainrule-fit"]
 CHECKS = ["numpy-again"]      # the baseline a second time: an A/A check of the harness
 TASKS = ["train", "inference", "overhead", "memory", "scaling"]
 SETTLE_S = 0.2      # pause between thread pools in a round: OpenBLAS threads spin ~0.11 s

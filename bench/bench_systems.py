@@ -196,6 +196,28 @@ def chainrule_compiled_setup(X, y, batch_size, optimizer, width=256, seed=0):
     return chainrule_setup(X, y, batch_size, optimizer, width, seed, compile=True)
 
 
+def chainrule_fit_setup(X, y, batch_size, optimizer, width=256, seed=0):
+    """``cr.train.fit`` with its defaults (``compile=True``, shuffling, the accuracy metric, no
+    progress bar): one ``fit(..., epochs=1)`` call per epoch.  Each call wraps the model in
+    ``cr.compile`` anew, so its two recording steps are inside the timing."""
+    import chainrule as cr
+    if hasattr(cr, "manual_seed"):
+        cr.manual_seed(seed)
+    model = _cr_model(cr, width)
+    if optimizer == "sgd":
+        opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    else:
+        opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+    data = (cr.from_numpy(X), cr.from_numpy(y))
+    loss_fn = cr.nn.functional.cross_entropy
+
+    def steps():   # one piece: fit runs the whole epoch
+        cr.train.fit(model, loss_fn, opt, data, epochs=1, batch_size=batch_size, verbose=0)
+        yield
+
+    return timed(steps)
+
+
 def chainrule_infer_setup(Xtest, batch_size, width=256, compile=False):
     """``model.eval()`` and ``no_grad``; with ``compile`` the model is wrapped in ``cr.compile``
     (``torch.compile(model)``), whose recording calls (two per batch shape) are made here."""
@@ -246,6 +268,7 @@ TRAIN = {
     "sklearn": sklearn_setup,
     "chainrule": chainrule_setup,
     "chainrule-compiled": chainrule_compiled_setup,
+    "chainrule-fit": chainrule_fit_setup,
     "numpy-again": bench_numpy_mlp.setup,      # the baseline twice: an A/A check of the harness
 }
 INFER = {
@@ -256,11 +279,13 @@ INFER = {
 }
 # the thread pool a system computes on: NumPy's OpenBLAS, or torch's own (MKL, OpenMP)
 POOL = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch", "sklearn": "numpy",
-        "chainrule": "numpy", "chainrule-compiled": "numpy", "numpy-again": "numpy"}
+        "chainrule": "numpy", "chainrule-compiled": "numpy", "chainrule-fit": "numpy",
+        "numpy-again": "numpy"}
 # module to import to measure a system's baseline memory (task memory)
 FRAMEWORK_MODULE = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch",
                     "sklearn": "sklearn.neural_network", "chainrule": "chainrule",
-                    "chainrule-compiled": "chainrule", "numpy-again": "numpy"}
+                    "chainrule-compiled": "chainrule", "chainrule-fit": "chainrule",
+                    "numpy-again": "numpy"}
 
 
 def run_epoch(system, X, y, batch_size, optimizer, width=256):
