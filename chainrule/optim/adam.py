@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import _add_squared_, _lerp_
-from .optimizer import Optimizer, _defaults
+from ._checks import _defaults
+from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from ._arrays import _lerp_
 from .adam import _Moments
-from .optimizer import _defaults
+from ._checks import _defaults
 
 __all__ = ["Adamax"]
 

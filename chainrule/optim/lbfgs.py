@@ -5,7 +5,8 @@ import numpy as np
 
 from ..autograd.function import enable_grad, no_grad
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check_nonneg
+from ._checks import _check_nonneg
+from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]
 

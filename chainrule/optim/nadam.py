@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .adam import _Moments
-from .optimizer import _defaults
+from ._checks import _defaults
 
 __all__ = ["NAdam"]
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _defaults
+from ._checks import _defaults
+from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
