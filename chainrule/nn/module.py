@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..graph.modes import STATE, replayable
+from ..graph.modes import STATE
 from ..dtypes import dtype_repr
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
@@ -78,8 +78,6 @@ class Module:
                                  "super().__init__() first in its __init__") from None
         if hooked:
             return self._call_with_hooks(args, kwargs)
-        if STATE.trace is not None:       # cr.compile guards the modules a trace went through
-            STATE.trace.modules.setdefault(id(self), self)
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
@@ -276,7 +274,6 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    @replayable
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
             if p.grad is None:
