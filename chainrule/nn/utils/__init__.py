@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ...graph.modes import observe_read
 from ...tensor import Tensor, _new
 
 
@@ -42,6 +43,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     Returns:
         The total norm of the gradients before clipping, a 0-d tensor (in the gradients' dtype).
     """
+    observe_read("clip_grad_norm_ (the gradients' norm read into Python)")
     grads = _grads(parameters)
     if not grads:
         return _new(np.asarray(0.0, dtype=np.float32), False, None)
