@@ -278,3 +278,18 @@ def test_in_place_writes_and_module_hooks_keep_a_trace_eager():
     h = cr.compile(lambda t: model(t).sum())
     with pytest.warns(RuntimeWarning, match="hooks of the module Tanh"):
         h(cr.randn(2, 4))
+
+
+def test_a_trace_that_raises_puts_the_entry_points_back():
+    before = _entry_points()
+    model = _model()
+
+    def broken(t):
+        model(t)
+        raise ValueError("user error inside the traced call")
+    f = cr.compile(broken)
+    with pytest.raises(ValueError, match="user error"):
+        f(cr.randn(2, 4))
+    assert _entry_points() == before
+    from chainrule.graph.modes import STATE
+    assert STATE.observer is None
