@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .tensor import _new
-from .graph.modes import taint as _taint
+from .graph.modes import observe_read as _observe_read
 from .dtypes import as_dtype, get_default_dtype, infer_array
 from .random import get_rng
 from .devices import placement as _place
@@ -130,14 +130,14 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 def randn(*sizes, size=None, dtype=None, generator=None, device=None, requires_grad=False):
     _place(device, "randn")
-    _taint("randn() (random numbers drawn outside an op)")
+    _observe_read("randn() (random numbers drawn outside an op)")
     arr = get_rng(generator).standard_normal(_size(sizes, size, "randn"), dtype=np.float64)
     return _finish(arr.astype(_float(dtype)), requires_grad)
 
 
 def rand(*sizes, size=None, dtype=None, generator=None, device=None, requires_grad=False):
     _place(device, "rand")
-    _taint("rand() (random numbers drawn outside an op)")
+    _observe_read("rand() (random numbers drawn outside an op)")
     arr = get_rng(generator).random(_size(sizes, size, "rand"))
     return _finish(arr.astype(_float(dtype)), requires_grad)
 
@@ -145,7 +145,7 @@ def rand(*sizes, size=None, dtype=None, generator=None, device=None, requires_gr
 def randint(low, high=None, size=None, dtype=None, generator=None, device=None,
             requires_grad=False):
     _place(device, "randint")
-    _taint("randint() (random numbers drawn outside an op)")
+    _observe_read("randint() (random numbers drawn outside an op)")
     if size is None and isinstance(high, (tuple, list)):   # randint(high, size)
         low, high, size = 0, low, high
     if high is None:
@@ -158,7 +158,7 @@ def randint(low, high=None, size=None, dtype=None, generator=None, device=None,
 
 def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
     _place(device, "randperm")
-    _taint("randperm() (random numbers drawn outside an op)")
+    _observe_read("randperm() (random numbers drawn outside an op)")
     return _finish(get_rng(generator).permutation(n).astype(as_dtype(dtype) or np.int64), False)
 
 

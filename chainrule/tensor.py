@@ -17,7 +17,7 @@ from .devices import CPU as _CPU, placement
 from .dtypes import default_float, dtype_repr, infer_array
 from .graph.engine import run_backward
 from .graph.hooks import RemovableHandle
-from .graph.modes import STATE, taint
+from .graph.modes import STATE, observe_read, observe_write
 
 
 _shape = functools.partial(tuple.__new__, Size)   # Size from a NumPy shape, fast (C calls)
@@ -60,7 +60,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        taint("assignment to .data")
+        observe_write("assignment to .data")
         self._data = value._data if isinstance(value, Tensor) else infer_array(value, None)
 
     @property
@@ -74,6 +74,7 @@ class Tensor:
         if self._vc is None:
             self._vc = Version()
         self._vc.n = n
+        observe_write("an in-place write to a tensor")
 
     @property
     def shape(self):
@@ -119,11 +120,11 @@ class Tensor:
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape "
                              f"{self._data.shape}")
-        taint("item()")
+        observe_read("item()")
         return self._data.item()
 
     def tolist(self):
-        taint("tolist()")
+        observe_read("tolist()")
         return self._data.tolist()
 
     def numpy(self):
@@ -131,11 +132,11 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        taint("numpy()")
+        observe_read("numpy()")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        taint("conversion to a NumPy array")
+        observe_read("conversion to a NumPy array")
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self):
@@ -153,7 +154,7 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of a Tensor with shape {self._data.shape} is "
                                "ambiguous")
-        taint("bool() of a tensor (Python control flow on a value)")
+        observe_read("bool() of a tensor (Python control flow on a value)")
         return bool(self._data.item())
 
     def __hash__(self):
@@ -203,14 +204,14 @@ class Tensor:
         return self
 
     def retain_grad(self):
-        taint("retain_grad()")
+        observe_read("retain_grad()")
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
         self._retain = True
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
-        taint("register_hook()")
+        observe_read("register_hook()")
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._hooks is None:
@@ -243,8 +244,6 @@ class Tensor:
             retain_graph = create_graph
         if inputs is not None:
             raise NotImplementedError("backward(inputs=...) is not supported; use cr.grad")
-        if STATE.trace is not None:
-            return STATE.trace.backward(self, gradient, retain_graph, create_graph, seed)
         run_backward([self], [seed], retain_graph, create_graph)
 
     # -- conversions without arithmetic ---------------------------------------------------------
@@ -264,7 +263,7 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't export tensors that require gradient, use "
                                "tensor.detach()")
-        taint("DLPack export")
+        observe_read("DLPack export")
         return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
@@ -274,24 +273,21 @@ class Tensor:
         return self
 
     # -- in-place writes of plain values (no graph) ----------------------------------------------
-    def _bump(self):
-        """Count an in-place write (shared with views) and tell a ``cr.compile`` trace."""
-        if self._vc is None:
-            self._vc = Version()
-        self._vc.n += 1
+    def _bump(self, what="an in-place write"):
+        """Count an in-place write (shared with views); ``observe_write`` tells an observer."""
+        _count_write(self)
+        observe_write(what)
 
     def fill_(self, value):
-        taint("fill_()")
         self._no_graph_write("fill_")
         self._data[...] = value._data if isinstance(value, Tensor) else value
-        self._bump()
+        self._bump("fill_()")
         return self
 
     def zero_(self):
         return self.fill_(0)
 
     def copy_(self, src):
-        taint("copy_()")
         self._no_graph_write("copy_", src)
         src = src._data if isinstance(src, Tensor) else np.asarray(src)
         try:
@@ -299,7 +295,7 @@ class Tensor:
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {src.shape} can't be broadcast to the "
                                f"destination shape {self._data.shape}") from None
-        self._bump()
+        self._bump("copy_()")
         return self
 
     def _no_graph_write(self, what, other=None):
@@ -318,6 +314,15 @@ class Tensor:
 
 
 _object_new = object.__new__
+
+
+def _count_write(t):
+    """Count an in-place write that an op's forward makes to a buffer it was given (batch norm's
+    running statistics): the version moves, and no observer is told, since a replay of the op
+    runs that forward, and so the write, again."""
+    if t._vc is None:
+        t._vc = Version()
+    t._vc.n += 1
 
 
 def _fill(t, data, requires_grad, node):

@@ -14,7 +14,7 @@ import weakref
 import numpy as np
 
 from ..graph.anomaly import user_frame
-from ..graph.modes import STATE, enable_grad, no_grad, taint
+from ..graph.modes import STATE, enable_grad, no_grad, observe_read
 from ..tensor import Tensor, _new
 from .op import _SEQ
 
@@ -171,7 +171,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        taint(f"the custom autograd.Function {cls.__name__}")
+        observe_read(f"the custom autograd.Function {cls.__name__}")
         ctx = FunctionCtx()
         ctx._fn_name = cls.__name__
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)

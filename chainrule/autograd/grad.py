@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph.engine import run_backward
-from ..graph.modes import taint
+from ..graph.modes import observe_read
 from ..tensor import Tensor, _new
 
 
@@ -17,7 +17,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         g, = cr.grad(f(x), x, create_graph=True)
         hv, = cr.grad(g, x, grad_outputs=v)
     """
-    taint("cr.grad()")
+    observe_read("cr.grad()")
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
     inputs_is_tensor = isinstance(inputs, Tensor)

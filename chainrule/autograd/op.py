@@ -151,8 +151,6 @@ class Op:
             res._node = None
         if STATE.anomaly:
             check_forward(cls.__name__, inputs, (out,), getattr(ctx, "site", None))
-        if STATE.trace is not None:
-            STATE.trace.record(cls, inputs, params, res)
         return res
 
     # -- backward: what the engine calls ------------------------------------------------------
@@ -289,6 +287,4 @@ def _finish_many(cls, ctx, inputs, outs, record, params):
             ctx.site = user_frame()
     if STATE.anomaly:
         check_forward(cls.__name__, inputs, outs, getattr(ctx, "site", None))
-    if STATE.trace is not None:
-        STATE.trace.taint(f"the multi-output op {cls.__name__}")
     return res

@@ -14,13 +14,15 @@ Two uses, as with ``torch.compile``:
   replays the recorded backwards.  ``loss.backward()`` and optimizers work as usual.
 * ``cr.compile(train_step)`` for a function that also calls ``loss.backward()``,
   ``optimizer.zero_grad()`` and ``optimizer.step()``: the backward is replayed from a precomputed
-  plan (no graph is built), and the optimizer calls are made again in order.  Calls with effects
-  outside the graph are marked :func:`~chainrule.autograd.function.replayable` (optimizer steps,
-  ``zero_grad``, scheduler steps, gradient clipping).
+  plan (no graph is built), and the optimizer calls are made again in order.  The calls with
+  effects outside the graph that a replay makes again (optimizer steps, ``zero_grad``, scheduler
+  steps, gradient clipping) are listed in ``trace.py``, not marked in the code that defines them.
 
-What a trace records: every ``Op.apply`` (class, inputs, constant parameters, output), every
-``backward()`` and replayable call, and the modules it ran.  Tensors an op reads that are neither
-arguments nor made by a recorded op (parameters, buffers, constants) are read live on each replay.
+What a trace records (``trace.py``, which intercepts the entry points while it traces): every
+``Op.apply`` (class, inputs, constant parameters, output), every ``backward()`` and replayed call,
+and the modules it ran.  ``program.py`` turns the recording into steps; tensors an op reads that
+are neither arguments nor made by a recorded op (parameters, buffers, constants) are read live on
+each replay.
 
 Safety: the first two calls of a signature both run eagerly and are recorded; the recording is
 replayed only if the two agree (same ops, same constants), so values a forward builds from its
@@ -33,62 +35,18 @@ custom ``autograd.Function``\\ s, ``create_graph``) keeps that signature eager, 
 from __future__ import annotations
 
 import functools
-import types
 import warnings
 
-import numpy as np
-
 from ..autograd.op import _SEQ
-from ..graph.engine import run_backward
 from ..graph.modes import STATE
 from ..tensor import Tensor as _Tensor
 from ..tensor import _new, _object_new
 from . import replay
-from .replay import _ARG, _EXT, _VAL
+from .program import _Program
+from .replay import _ARG
+from .trace import _Trace, tracing
 
 __all__ = ["_Compiled"]
-
-
-class _Trace:
-    """What one traced call did: ops, backward calls and replayable calls, in order."""
-
-    def __init__(self):
-        self.ops = []
-        self.events = []       # (number of ops before it, kind, payload)
-        self.modules = {}
-        self.why = None
-
-    def record(self, cls, inputs, params, res):
-        self.ops.append((cls, inputs, params, res))
-
-    def taint(self, what):
-        if self.why is None:
-            self.why = what
-
-    def backward(self, root, gradient, retain_graph, create_graph, seed):
-        if gradient is not None or retain_graph or create_graph:
-            self.taint("backward() with gradient=, retain_graph or create_graph")
-        self.events.append((len(self.ops), "backward", root))
-        STATE.trace = None
-        try:
-            run_backward([root], [seed], bool(retain_graph), create_graph)
-        finally:
-            STATE.trace = self
-
-    def call(self, fn, args, kwargs):
-        # materialize iterators (model.parameters()): the replay needs the same items again
-        args = tuple(list(a) if isinstance(a, (types.GeneratorType, map, filter)) else a
-                     for a in args)
-        if any(isinstance(a, _Tensor) for a in (*args, *kwargs.values())):
-            self.taint(f"a Tensor passed to {fn.__qualname__}")
-        if any(callable(a) for a in (*args[1:], *kwargs.values())):   # args[0]: self
-            self.taint(f"a closure passed to {fn.__qualname__}")
-        self.events.append((len(self.ops), "call", (fn, args, kwargs)))
-        STATE.trace = None
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            STATE.trace = self
 
 
 class _Fused:
@@ -115,148 +73,6 @@ class _Fused:
     def __repr__(self):
         return "<CompiledForwardBackward>"
 
-
-class _Program:
-    """A recording turned into steps (op, input sources, parameters) and events."""
-
-    def __init__(self, trace, args, out):
-        produced = {id(res): k for k, (_, _, _, res) in enumerate(trace.ops)}
-        tensors = [(i, a) for i, a in enumerate(args) if isinstance(a, _Tensor)]
-        arg_pos = {id(a): i for i, a in tensors}
-        arg_data = {id(a._data): i for i, a in tensors}
-        ext, ext_pos = [], {}
-        steps = []
-        for cls, inputs, params, res in trace.ops:
-            srcs = []
-            for t in inputs:
-                k = id(t)
-                if k in produced:
-                    srcs.append((_VAL, produced[k]))
-                elif k in arg_pos:
-                    srcs.append((_ARG, arg_pos[k]))
-                else:
-                    if k not in ext_pos:
-                        ext_pos[k] = len(ext)
-                        ext.append(t)
-                    srcs.append((_EXT, ext_pos[k]))
-            # a parameter that is an argument's array (a target's class indices) follows it
-            bind = tuple((name, arg_data[id(v)]) for name, v in params.items()
-                         if isinstance(v, np.ndarray) and id(v) in arg_data)
-            need = tuple(t.requires_grad for t in inputs) if res.requires_grad else None
-            steps.append((cls, tuple(srcs), params, bind, need))
-        self.steps = steps
-        self.meta = [(res._data.shape, res._data.dtype) for _, _, _, res in trace.ops]
-        self.arg_index = [i for i, _ in tensors]
-        self.run = self.guard_ok = None    # generated by build() once the recording is kept
-        self.enter = None                  # (watched hook dicts, generated test), _remember
-        self.ext = ext
-        self.ext_guard = [(t.requires_grad, t._data.shape, t._data.dtype) for t in ext]
-        self.arg_leaves = [(_ARG, i) for i, a in tensors if a.requires_grad]
-        self.ext_leaves = [(_EXT, i) for i, t in enumerate(ext) if t.requires_grad]
-        self.modules = list(trace.modules.values())
-        self.why = None
-        self.events = []
-        for pos, kind, payload in trace.events:
-            if kind == "backward":
-                root = produced.get(id(payload))
-                if root is None:
-                    self.why = "backward() of a tensor that no op of the call computed"
-                    break
-                self.events.append((pos, kind, self._plan(trace, root)))
-            else:
-                self.events.append((pos, kind, payload))
-        if any(t._node is not None for t in ext if t.requires_grad) and self.events:
-            self.why = self.why or "a tensor from outside the call that has a grad_fn"
-        if any(t._hooks for t in ext):
-            self.why = self.why or "tensor hooks"
-        self.out = produced.get(id(out)) if isinstance(out, _Tensor) else None
-        self.out_plan = None
-        if self.out is not None and out.requires_grad and not self.events:
-            self.out_plan = self._plan(trace, self.out)
-
-    def _plan(self, trace, root):
-        """Backward plan from value ``root``: (op index, gradient slot, routes), newest first,
-        plus the leaves (arguments and outside tensors that require grad) and their slots
-        (``replay.py`` turns it into code).
-        Slot 0 holds the root's gradient; leaves come next; then intermediate values."""
-        leaves = self.arg_leaves + self.ext_leaves
-        slot = {src: i + 1 for i, src in enumerate(leaves)}
-        val_slot = {root: 0}
-        plan = []
-        for k in range(root, -1, -1):
-            cls, srcs, params, bind, need = self.steps[k]
-            if need is None or k not in val_slot:
-                continue
-            routes = []
-            for i, (kind, ref) in enumerate(srcs):
-                if not need[i]:
-                    continue
-                if kind == _VAL:
-                    if ref not in val_slot:
-                        val_slot[ref] = len(slot) + len(val_slot)
-                    s = val_slot[ref]
-                else:
-                    s = slot[(kind, ref)]
-                t = trace.ops[k][1][i]
-                routes.append((i, s, t._data.shape, t._data.dtype))
-            plan.append((k, val_slot[k], tuple(routes)))
-        return plan, leaves, tuple(slot[src] for src in leaves)
-
-    def same_as(self, other):
-        """True if ``other`` (a recording of another call) did the same thing: same ops, same
-        constants, same events.  Outside tensors made afresh by each call must hold equal values."""
-        if len(self.steps) != len(other.steps) or len(self.ext) != len(other.ext) or \
-                len(self.events) != len(other.events):
-            return False
-        for a, b in zip(self.ext, other.ext):
-            if a is not b and not (a._data.shape == b._data.shape and a._data.dtype ==
-                                   b._data.dtype and a.requires_grad == b.requires_grad
-                                   and np.array_equal(a._data, b._data, equal_nan=True)):
-                return False
-        for (ca, sa, pa, ba, na), (cb, sb, pb, bb, nb) in zip(self.steps, other.steps):
-            if ca is not cb or sa != sb or ba != bb or na != nb or pa.keys() != pb.keys():
-                return False
-            bound = {name for name, _ in ba}
-            for name, va in pa.items():
-                vb = pb[name]
-                if name in bound or va is vb:
-                    continue
-                if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
-                    if not (isinstance(va, np.ndarray) and isinstance(vb, np.ndarray)
-                            and va.shape == vb.shape and va.dtype == vb.dtype
-                            and np.array_equal(va, vb, equal_nan=True)):
-                        return False
-                elif type(va) is not type(vb) or va != vb:
-                    return False
-        for (pa, ka, xa), (pb, kb, xb) in zip(self.events, other.events):
-            if pa != pb or ka != kb:
-                return False
-            if ka == "call":
-                (fa, aa, kwa), (fb, ab, kwb) = xa, xb
-                if fa is not fb or kwa.keys() != kwb.keys() or len(aa) != len(ab):
-                    return False
-                for u, v in zip((*aa, *kwa.values()), (*ab, *kwb.values())):
-                    if u is v:
-                        continue
-                    if isinstance(u, list) and isinstance(v, list) and len(u) == len(v) and \
-                            all(p is q for p, q in zip(u, v)):
-                        continue
-                    if type(u) in (int, float, bool, str, type(None)) and type(u) is type(v) \
-                            and u == v:
-                        continue
-                    return False
-        return True
-
-    # -- replay --------------------------------------------------------------------------------
-    def build(self):
-        """Generate the replay code (autograd/replay.py): ``run``, ``guard_ok`` (True while the
-        outside tensors match the recording) and, for a forward, ``backward``; ``self.source``
-        is the text of ``run`` and ``backward``."""
-        self.guard_ok = replay.build_guard(self)
-        self.run, self.source = replay.build(self)
-        if self.out_plan is not None:
-            self.backward, src = replay.build_backward(self)
-            self.source += "\n" + src
 
 
 _MISS = object()     # what a program's fast path returns when the call may not replay it
@@ -334,7 +150,7 @@ class _Compiled:
 
     def slow(self, args, kwargs):
         """A call that the last program's fast path did not take."""
-        if STATE.anomaly or STATE.trace is not None or STATE.dual:
+        if STATE.anomaly or STATE.observer is not None or STATE.dual:
             return self.fn(*args, **kwargs)
         try:
             key = self._key(args, kwargs)
@@ -381,12 +197,8 @@ class _Compiled:
                 key = self._key(args, kwargs)
                 if key is None:      # a new submodule has hooks
                     return self.fn(*args, **kwargs)
-        trace = _Trace()
-        STATE.trace = trace
-        try:
+        with tracing(_Trace()) as trace:
             out = self.fn(*args, **kwargs)
-        finally:
-            STATE.trace = None
         why = trace.why
         prog = None
         if why is None:

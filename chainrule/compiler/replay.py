@@ -258,7 +258,7 @@ def build_fast(prog, signature, state, tensor, hook_dicts, module_dicts, miss, o
     code.bind("ST", state)
     code.bind("_T", tensor)
     code.bind("MISS", miss)
-    code.emit(f"if len(args) != {len(signature)} or ST.anomaly or ST.trace is not None or "
+    code.emit(f"if len(args) != {len(signature)} or ST.anomaly or ST.observer is not None or "
               f"ST.dual or ST.enabled != {bool(state.enabled)}: return MISS")
     for i, (shape, char, rg) in enumerate(signature):
         sh = code.bind(f"AS{i}", shape)

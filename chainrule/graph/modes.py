@@ -15,7 +15,7 @@ class _State(threading.local):
     dual = False        # True while a create_graph backward runs
     anomaly = False     # anomaly detection
     anomaly_warn = False
-    trace = None        # the recorder of cr.compile while it traces a call (chainrule/compile)
+    observer = None     # told by the two hooks below; cr.compile's trace sets it while it traces
 
 
 STATE = _State()
@@ -118,23 +118,26 @@ def is_inference_mode_enabled() -> bool:
     return STATE.inference
 
 
-def taint(what):
-    """Tell a running ``cr.compile`` trace that the traced code did something a replay cannot
-    repeat (read a value into Python, changed a tensor in place, drew random numbers outside an
-    op); the call then stays eager.  A no-op when nothing is being traced."""
-    if STATE.trace is not None:
-        STATE.trace.taint(what)
+# -- the two hooks of eager code ------------------------------------------------------------
+# Nothing else in eager code knows about cr.compile: what a trace records (each op, backward(),
+# the modules, optimizer and scheduler steps, clipping) it intercepts itself, for the duration of
+# the trace (chainrule/compiler/trace.py).  These two report what no interception can see.
+
+def observe_read(what):
+    """Eager code reached Python outside the ops: a value read into Python (``item()``,
+    ``bool(t)``, ``numpy()``), random numbers drawn outside an op, a hook or a custom
+    ``Function``.  An observer (``cr.compile`` tracing this thread) keeps the call eager, since a
+    replay cannot repeat it.  One thread-local attribute test when nothing observes."""
+    observer = STATE.observer
+    if observer is not None:
+        observer.read(what)
 
 
-def replayable(fn):
-    """Mark a function with effects outside the graph (an optimizer's ``step``, ``zero_grad``, a
-    scheduler's ``step``, gradient clipping): a ``cr.compile`` trace records the call and each
-    replay makes it again, with the same arguments.  Costs one attribute test otherwise."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if STATE.trace is None:
-            return fn(*args, **kwargs)
-        return STATE.trace.call(fn, args, kwargs)
-
-    wrapper._replayable = True
-    return wrapper
+def observe_write(what):
+    """A tensor's memory was written in place (in-place ops, ``t[i] = v``, ``fill_``, ``copy_``,
+    ``.data =``, a version bump).  An observer (``cr.compile`` tracing this thread) keeps the
+    call eager, unless the write happens inside a call it records and replays (an optimizer's
+    ``step``: it runs those with no observer).  One thread-local attribute test otherwise."""
+    observer = STATE.observer
+    if observer is not None:
+        observer.write(what)

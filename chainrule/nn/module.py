@@ -4,28 +4,19 @@ Assigning a :class:`Parameter`, a :class:`Module` or a registered buffer to a mo
 records it in an ordered dict (``_parameters``, ``_modules``, ``_buffers``); the dotted attribute
 paths become the ``state_dict`` keys (``0.weight``, ``fc1.bias``).  The value is also kept in the
 instance ``__dict__``, so reading ``self.weight`` in ``forward`` is a plain attribute lookup.
+``state_dict``, ``load_state_dict`` and the dtype conversions (``to``, ``float``, ...) are in
+``_module_state.py``.
 """
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
-import numpy as np
-
-from ..graph.modes import STATE, replayable
-from ..dtypes import dtype_repr
+from ..graph.modes import STATE
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 from . import _hooks
+from ._module_state import _IncompatibleKeys, _ModuleState  # noqa: F401 (importable here)
 from .parameter import Parameter
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
 
 
 def _addindent(s, n):
@@ -35,7 +26,7 @@ def _addindent(s, n):
     return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
 
 
-class Module:
+class Module(_ModuleState):
     """Base class of every layer and model (as ``torch.nn.Module``).
 
     Subclasses call ``super().__init__()`` and define ``forward``; calling the module runs the
@@ -78,8 +69,6 @@ class Module:
                                  "super().__init__() first in its __init__") from None
         if hooked:
             return self._call_with_hooks(args, kwargs)
-        if STATE.trace is not None:       # cr.compile guards the modules a trace went through
-            STATE.trace.modules.setdefault(id(self), self)
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
@@ -147,27 +136,24 @@ class Module:
             object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
-                            f"'{name}' (cr.nn.Parameter or None required)")
-        if "." in name or not name:
-            raise KeyError(f'parameter name can\'t contain "." or be empty, got {name!r}')
-        self._forget(name)
-        self._parameters[name] = param
-        self.__dict__[name] = param
+        self._register("_parameters", "parameter", Parameter, name, param)
 
     def register_buffer(self, name, tensor, persistent=True):
         """Keep a tensor that is state but not a parameter (saved in ``state_dict``)."""
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
-                            f"'{name}' (cr.Tensor or None required)")
-        if "." in name or not name:
-            raise KeyError(f'buffer name can\'t contain "." or be empty, got {name!r}')
-        self._forget(name)
-        self._buffers[name] = tensor
+        self._register("_buffers", "buffer", Tensor, name, tensor)
         if not persistent:
             self._non_persistent_buffers_set.add(name)
-        self.__dict__[name] = tensor
+
+    def _register(self, table, kind, cls, name, value):
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(f"cannot assign '{type(value).__name__}' object to {kind} "
+                            f"'{name}' (cr.{'nn.' * (cls is Parameter)}{cls.__name__} or None "
+                            "required)")
+        if "." in name or not name:
+            raise KeyError(f'{kind} name can\'t contain "." or be empty, got {name!r}')
+        self._forget(name)
+        self.__dict__[table][name] = value
+        self.__dict__[name] = value
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
@@ -276,7 +262,6 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    @replayable
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
             if p.grad is None:
@@ -294,100 +279,6 @@ class Module:
             m.apply(fn)
         fn(self)
         return self
-
-    # -- dtype conversion --------------------------------------------------------------------------
-    def to(self, *args, **kwargs):
-        """Convert floating parameters and buffers to ``dtype`` in place (identity is kept).
-
-        Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` and the
-        keywords ``device=`` / ``dtype=``; the only device is ``'cpu'``.
-        """
-        from ..devices import parse_to
-        dtype, _ = parse_to(args, kwargs, "Module.to")
-        if dtype is None:
-            return self
-        if dtype.kind != "f":
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired "
-                            f"dtype={dtype_repr(dtype)}")
-        for t in list(self.parameters()) + list(self.buffers()):
-            if t._data.dtype.kind == "f" and t._data.dtype != dtype:
-                t._data = t._data.astype(dtype)
-                t._version += 1
-                if t.grad is not None:
-                    t.grad._data = t.grad._data.astype(dtype)
-        return self
-
-    def float(self):
-        return self.to(np.float32)
-
-    def double(self):
-        return self.to(np.float64)
-
-    def half(self):
-        return self.to(np.float16)
-
-    def cpu(self):
-        return self
-
-    def cuda(self, device=None):
-        """Raises: chainrule has no CUDA device (the error lists the devices that exist)."""
-        from ..devices import placement
-        placement("cuda" if device is None else device, "Module.cuda()")
-
-    def type(self, dst_type):
-        return self.to(dst_type)
-
-    # -- state -----------------------------------------------------------------------------------
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """Parameters and persistent buffers by dotted name, sharing memory (as in PyTorch)."""
-        out = OrderedDict() if destination is None else destination
-        for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
-            pre = mp + "." if mp else ""
-            for k, p in m._parameters.items():
-                if p is not None:
-                    out[pre + k] = p if keep_vars else p.detach()
-            for k, b in m._buffers.items():
-                if b is not None and k not in m._non_persistent_buffers_set:
-                    out[pre + k] = b if keep_vars else b.detach()
-        return out
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy values into parameters and buffers (in place, converting dtype).
-
-        Returns ``(missing_keys, unexpected_keys)``.  With ``strict=True`` any missing or
-        unexpected key raises; a shape mismatch always raises, naming the key and both shapes.
-        Values may be chainrule tensors, NumPy arrays or anything ``np.asarray`` accepts.
-        """
-        expected = self.state_dict(keep_vars=True)
-        missing = [k for k in expected if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in expected]
-        errors = []
-        for k, t in expected.items():
-            if k not in state_dict:
-                continue
-            v = state_dict[k]
-            arr = v._data if isinstance(v, Tensor) else np.asarray(v)
-            if arr.shape != t._data.shape:
-                errors.append(f"size mismatch for {k}: copying a param with shape "
-                              f"{tuple(arr.shape)} from checkpoint, the shape in current model "
-                              f"is {tuple(t._data.shape)}.")
-                continue
-            if assign:
-                t._data = np.array(arr, dtype=t._data.dtype)
-            else:
-                t._data[...] = arr
-            t._version += 1
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
-        return _IncompatibleKeys(missing, unexpected)
 
     # -- hooks -----------------------------------------------------------------------------------
     def _add_hook(self, table, hook, prepend=False):

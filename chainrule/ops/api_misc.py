@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd.op import export
 from ..dtypes import as_dtype, get_default_dtype
-from ..graph.modes import taint as _taint
+from ..graph.modes import observe_read as _observe_read
 from ..random import get_rng
 from ..tensor import Tensor, _new
 
@@ -36,7 +36,7 @@ def equal(input, other):   # noqa: A002
     ``torch.equal``)."""
     _tensor(input, "equal")
     _tensor(other, "equal", "other")
-    _taint("equal() (a value read into Python)")
+    _observe_read("equal() (a value read into Python)")
     return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
 
 
@@ -52,7 +52,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):   # noqa: A0
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):   # noqa: A002
     """Whether every element is close (a Python bool, as ``torch.allclose``)."""
     _tensor(input, "allclose")
-    _taint("allclose() (a value read into Python)")
+    _observe_read("allclose() (a value read into Python)")
     return bool(np.allclose(input._data, _arr(other), rtol=rtol, atol=atol,
                             equal_nan=equal_nan))
 
@@ -72,7 +72,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """The distinct values, sorted (as ``torch.unique``); with ``return_inverse`` / ``
     return_counts`` also each element's position in them and how often each occurs."""
     x = _tensor(input, "unique")
-    _taint("unique() (a data-dependent shape)")
+    _observe_read("unique() (a data-dependent shape)")
     if dim is None:
         vals, inv, counts = np.unique(x._data, return_inverse=True, return_counts=True)
         inv = inv.reshape(x.shape)
@@ -113,7 +113,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     arguments as PyTorch's does."""
     from ..devices import placement
     placement(device, "normal")
-    _taint("normal() (random numbers drawn outside an op)")
+    _observe_read("normal() (random numbers drawn outside an op)")
     rng = get_rng(generator)
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     if not tensors:
@@ -141,7 +141,7 @@ def bernoulli(input, p=None, *, generator=None):   # noqa: A002
     """0/1 draws with probability ``input`` (or the number ``p``), in ``input``'s dtype
     (as ``torch.bernoulli``)."""
     x = _tensor(input, "bernoulli")
-    _taint("bernoulli() (random numbers drawn outside an op)")
+    _observe_read("bernoulli() (random numbers drawn outside an op)")
     prob = x._data if p is None else np.full(x.shape, p)
     if prob.size and (np.min(prob) < 0 or np.max(prob) > 1):
         raise RuntimeError("bernoulli: probabilities must lie in [0, 1]")
@@ -154,7 +154,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):   # n
     """Draw ``num_samples`` category indices per row, with probabilities proportional to
     ``input``'s (non-negative) weights (as ``torch.multinomial``)."""
     x = _tensor(input, "multinomial")
-    _taint("multinomial() (random numbers drawn outside an op)")
+    _observe_read("multinomial() (random numbers drawn outside an op)")
     if x.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-d or 2-d, got shape {tuple(x.shape)}")
     w = np.atleast_2d(x._data).astype(np.float64)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.op import export
 from ..dtypes import dtype_repr
-from ..graph.modes import STATE, taint
+from ..graph.modes import STATE
 from ..tensor import Tensor, _new
 from . import arithmetic as A
 from . import compare as C
@@ -44,13 +44,12 @@ def _in_graph(self, others):
 
 def inplace(self, fn, *others):
     """``self`` overwritten with ``fn(self, *others)``; returns ``self``."""
-    taint("an in-place operation")
     if _in_graph(self, others):
         old = _before(self)
         res = fn(old, *others)
         _check_cast(res, self)
         self._data[...] = res._data
-        self._bump()
+        self._bump("an in-place operation")
         node = res._node
         if node is not None:
             self._node, self.requires_grad = node, True
@@ -59,7 +58,7 @@ def inplace(self, fn, *others):
     res = fn(self, *others)
     _check_cast(res, self)
     self._data[...] = res._data
-    self._bump()
+    self._bump("an in-place operation")
     return self
 
 
@@ -94,13 +93,12 @@ masked_fill_ = _method(C.masked_fill, "masked_fill_")
 
 @export(method="__setitem__", function=False)
 def setitem(self, key, value):
-    taint("item assignment (t[...] = v)")
     if _in_graph(self, (value,)):
         inplace(self, lambda x, v: index_put(x, key, v), value)
         return
     v = value._data if isinstance(value, Tensor) else value
     self._data[norm_key(key)] = v
-    self._bump()
+    self._bump("item assignment (t[...] = v)")
 
 
 @export(method=True)

@@ -12,6 +12,7 @@ PyTorch's kernel does, so a replayed step (``cr.compile``) updates them too.
 from __future__ import annotations
 
 from ..autograd.op import Op
+from ..tensor import _count_write
 
 
 class Standardize(Op):
@@ -47,13 +48,13 @@ def _update_running(xp, stats, mean, var, n):
         rm = rmean._data
         rm *= 1 - f
         rm += f * mean.reshape(rm.shape).astype(rm.dtype, copy=False)
-        rmean._version += 1
+        _count_write(rmean)
     if rvar is not None:
         rv = rvar._data
         unbiased = var.reshape(rv.shape) * (n / max(n - 1, 1))
         rv *= 1 - f
         rv += f * unbiased.astype(rv.dtype, copy=False)
-        rvar._version += 1
+        _count_write(rvar)
 
 
 def standardize(x, axes, eps, stats=None):

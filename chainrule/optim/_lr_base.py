@@ -1,7 +1,6 @@
 """The learning-rate scheduler base class (import it from :mod:`chainrule.optim.lr_scheduler`)."""
 from __future__ import annotations
 
-from ..graph.modes import replayable
 from .optimizer import Optimizer
 
 
@@ -72,7 +71,6 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError
 
-    @replayable
     def step(self, epoch=None):
         """Advance one epoch (call after ``optimizer.step()``) and set the groups' ``'lr'``."""
         self._step_count += 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
-from ..graph.modes import replayable
 from ._lr_base import LRScheduler, _lrs
 from .optimizer import Optimizer
 
@@ -49,7 +48,6 @@ class SequentialLR(LRScheduler):
         schedulers[idx]._initial_step()
         self._last_lr = schedulers[idx].get_last_lr()
 
-    @replayable
     def step(self):
         """Step the scheduler that is active at the next epoch."""
         self.last_epoch += 1
@@ -126,7 +124,6 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    @replayable
     def step(self, metrics, epoch=None):
         """Record this epoch's metric and reduce the lr if it has plateaued."""
         current = float(metrics)

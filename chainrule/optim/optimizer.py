@@ -23,7 +23,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..tensor import _new
-from ..graph.modes import enable_grad, replayable
+from ..graph.modes import enable_grad
 from ..tensor import Tensor
 from ._arrays import _prepare
 from ._checks import required
@@ -137,14 +137,6 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     # -- gradients and steps -------------------------------------------------------------------
-    def __init_subclass__(cls, **kwargs):
-        # a step changes parameters outside the graph: cr.compile records it and replays it
-        super().__init_subclass__(**kwargs)
-        step = cls.__dict__.get("step")
-        if step is not None and not getattr(step, "_replayable", False):
-            cls.step = replayable(step)
-
-    @replayable
     def zero_grad(self, set_to_none=True):
         """Reset the gradients: to ``None`` (default), or zero them in place (``False``)."""
         for group in self.param_groups:
@@ -160,7 +152,6 @@ class Optimizer:
                     g._data.fill(0)
                     g._version += 1
 
-    @replayable
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` if one is given
         (evaluated with gradients on, before the update)."""

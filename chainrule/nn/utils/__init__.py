@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ...graph.modes import replayable
+from ...graph.modes import observe_read
 from ...tensor import Tensor, _new
 
 
@@ -31,7 +31,6 @@ def _grads(parameters):
     return [p.grad for p in _params(parameters) if p.grad is not None]
 
 
-@replayable
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
@@ -44,6 +43,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     Returns:
         The total norm of the gradients before clipping, a 0-d tensor (in the gradients' dtype).
     """
+    observe_read("clip_grad_norm_ (the gradients' norm read into Python)")
     grads = _grads(parameters)
     if not grads:
         return _new(np.asarray(0.0, dtype=np.float32), False, None)
@@ -73,7 +73,6 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return _new(np.asarray(total, dtype=dt), False, None)
 
 
-@replayable
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element into ``[-clip_value, clip_value]`` in place."""
     c = float(clip_value)
