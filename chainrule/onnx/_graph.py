@@ -36,7 +36,10 @@ class Graph:
         """An initializer holding ``value`` (in the model's dtype unless ``dtype`` is given)."""
         arr = np.asarray(value, dtype=self.dtype if dtype is None else dtype)
         nm = self.fresh(name)
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(arr), nm))
+        # (not np.ascontiguousarray: it makes a 0-d scalar 1-d, and a Gather of a 1-d index
+        # keeps the axis that a scalar index drops)
+        arr = np.require(arr, requirements="C")
+        self.initializers.append(self.onnx.numpy_helper.from_array(arr, nm))
         return nm
 
     def node(self, op, inputs, name=None, outputs=1, **attrs):

@@ -32,7 +32,7 @@ def structure(obj, fn):
     if obj is None:
         return None
     if isinstance(obj, PackedSequence):
-        raise ExportError("a PackedSequence cannot be exported (ONNX's recurrent ops take "
+        raise ValueError("a PackedSequence cannot be exported (ONNX's recurrent ops take "
                           "padded batches: pass the padded tensor)")
     if isinstance(obj, (tuple, list)):
         return tuple(structure(o, fn) for o in obj)

@@ -54,8 +54,13 @@ def _layer_state(g, state, layer, D, L):
 def _check_state_given(m, xv, yv):
     """The hook sees positional arguments only: make sure no ``hx=`` keyword was passed, which
     would be left out of the graph (a zero state instead of the user's, silently)."""
-    with no_grad():
-        out = m(_new(np.ascontiguousarray(xv), False, None))[0]._data
+    was = m.training
+    m.eval()                     # as in the trace: no dropout between layers
+    try:
+        with no_grad():
+            out = m(_new(xv, False, None))[0]._data
+    finally:
+        m.train(was)
     if not np.array_equal(out, yv):
         raise ValueError("its output depends on an initial state the exporter did not see (was "
                          "it passed as a keyword, hx=...?); pass the state positionally: "

@@ -124,7 +124,7 @@ def build(model, example_input, opset_version=17, input_names=None, output_names
     calls, out = trace(model, args)
     try:
         outs = leaves(out)
-    except ExportError as exc:
+    except ValueError as exc:
         raise ExportError(f"cannot export {type(model).__name__}: its output: {exc}") from None
     if not outs or not all(hasattr(t, "_data") for t in outs):
         raise ExportError(f"cannot export {type(model).__name__}: its output is not a tensor or "
