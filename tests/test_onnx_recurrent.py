@@ -2,7 +2,7 @@
 them: each file checked, run by ONNX's reference evaluator and by onnxruntime on batches of 1, 7
 and 64 (and other sequence lengths than the example's), within 1e-5 of chainrule in float32.
 
-``python tests/test_onnx_recurrent.py`` prints the largest differences per layer type (the table
+``PYTHONPATH=. python tests/test_onnx_recurrent.py`` prints the largest differences per layer type (the table
 in docs/onnx.md)."""
 import numpy as np
 import pytest
@@ -276,9 +276,23 @@ def report():
         for cfg in CONFIGS:
             for key, d in _layer_diffs(kind, cfg)[1][1].items():
                 worst[key] = max(worst.get(key, 0.0), d)
-        for engine in ENGINES:
-            print(f"| {kind} | {engine} | " + " | ".join(f"{worst[(engine, n)]:.1e}"
-                                                      for n in BATCHES) + " |")
+        _row(kind, worst)
+    rng = np.random.default_rng(4)
+    _, diffs = max_diffs(nn.Sequential(nn.Embedding(11, 5)), (np.zeros((1, 4), np.int64),),
+                         lambda n: (rng.integers(-11, 11, (n, 4)),))
+    _row("Embedding", diffs)
+    worst = {}
+    for kw in ({}, {"bidirectional": True}, {"use_h_n": True}):
+        for key, d in max_diffs(LastStep(**kw), (rng.integers(0, 20, (1, 5)),),
+                                lambda n: (rng.integers(0, 20, (n, 11)),))[1].items():
+            worst[key] = max(worst.get(key, 0.0), d)
+    _row("Embedding-LSTM-last step-Linear", worst)
+
+
+def _row(what, diffs):
+    for engine in ENGINES:
+        print(f"| {what} | {engine} | " + " | ".join(f"{diffs[(engine, n)]:.1e}"
+                                                     for n in BATCHES) + " |")
 
 
 if __name__ == "__main__":
