@@ -243,9 +243,10 @@ def test_float64(kind):
 
 
 def test_cli_export_of_sequence_runs(tmp_path, capsys):
+    from onnx.reference import ReferenceEvaluator
+
     from chainrule.cli import main
     from chainrule.cli_seq import load_seq_run, sequence_config
-    from onnx.reference import ReferenceEvaluator
     rng = np.random.default_rng(8)
     for model, dataset, extra in (("lstm", "sine", ["--samples", "64", "--seq-len", "12"]),
                                   ("gru", "text", ["--seq-len", "16"])):

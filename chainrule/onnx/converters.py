@@ -3,7 +3,9 @@
 ``g`` is the :class:`~chainrule.onnx._graph.Graph`, ``x`` the name of the layer's input in the
 ONNX graph, ``x_value``/``y_value`` the layer's input and output on the example input (NumPy
 arrays, for shapes). A converter adds nodes and returns the name of the layer's output. A layer
-class is looked up along its MRO, so a subclass of ``Linear`` exports as ``Linear``.
+class is looked up along its MRO, so a subclass of ``Linear`` exports as ``Linear``. Layers with
+several inputs or outputs (the recurrent ones) register with ``several=True`` (see
+:func:`converter`).
 
 Adding a layer is one entry::
 

@@ -17,7 +17,7 @@ from . import converters as C
 from ._graph import Graph
 from ._trace import ExportError, Names, default_axes, examples, leaves, structure, trace
 
-__all__ = ["export", "build", "ExportError"]
+__all__ = ["ExportError", "build", "export"]
 
 MIN_OPSET = 13
 
@@ -182,13 +182,19 @@ def export(model, args, f, export_params=True, verbose=False, input_names=None,
 
     Arguments:
         model: a chainrule module (exported in eval mode: dropout is the identity).
-        args: an example input (Tensor or NumPy array, or a 1-tuple of one); its dtype is the
-            graph's dtype and its shape fixes every dimension that is not dynamic.
+        args: an example input (Tensor or NumPy array), or a tuple of the model's positional
+            arguments, nested as the model takes them (``(x, (h0, c0))`` for an LSTM); float
+            inputs fix the graph's dtype, integer ones (token indices) stay integer, and the
+            shapes fix every dimension that is not dynamic.
         f: a path (written atomically) or a binary file object.
-        input_names, output_names: one name each (default ``input``, ``output``).
+        input_names, output_names: names of the (flattened) inputs and outputs; default
+            ``input``, ``input_1``, ... and ``output``, ``output_1``, ... (an LSTM's outputs
+            are ``output``, ``h_n``, ``c_n`` in that order).
         opset_version: ONNX opset, 13 to the newest the installed ``onnx`` knows (default 17).
-        dynamic_axes: ``{name: {dim: label}}`` or ``{name: [dim, ...]}``; default: dim 0 of the
-            input and the output is a dynamic batch dimension (``{}`` makes every dim fixed).
+        dynamic_axes: ``{name: {dim: label}}`` or ``{name: [dim, ...]}``; default: each input's
+            batch dim (found from the layer that reads it) is ``"batch"``, and its sequence dim
+            ``"sequence"`` when it reaches a recurrent layer; the outputs' dims follow by
+            shape inference (``{}`` makes every dim fixed).
         export_params, do_constant_folding: accepted for compatibility (weights are always
             stored; the graph has nothing to fold).
 
