@@ -305,6 +305,11 @@ def cmd_export(args):
 
     import numpy as np
 
+    from .cli_seq import sequence_config
+    seq = sequence_config(args.run_dir)
+    if seq is not None:
+        from .cli_seq import cmd_export_seq
+        return cmd_export_seq(args, seq)
     from .onnx import export
     from .runs import load_run
     cfg, model = load_run(args.run_dir)

@@ -247,3 +247,25 @@ def cmd_evaluate_seq(args, cfg):
     print(f"{cfg['dataset']} (test, {len(Xte)} sequences): " +
           "  ".join(f"{k} {v:.4f}" for k, v in res.items()))
     return 0
+
+
+def cmd_export_seq(args, cfg):
+    """``chainrule export RUN --format onnx`` for a sequence run: batch and sequence length are
+    dynamic (a character model takes int64 character indices, a regressor float32 features)."""
+    from .onnx import export
+    model = load_seq_run(args.run_dir, cfg)
+    spec = cfg["model"]
+    length = int(cfg.get("options", {}).get("seq_len") or DEFAULT_SEQ_LEN.get(cfg["dataset"], 8))
+    if spec["type"] == "char":
+        example = np.zeros((1, length), dtype=np.int64)
+        shapes = "input 'input' (batch, sequence) int64 character indices, output 'output' " \
+                 f"(batch, sequence, {len(spec['vocab'])}) scores"
+    else:
+        example = np.zeros((1, length, spec["n_features"]), dtype=np.float32)
+        shapes = f"input 'input' (batch, sequence, {spec['n_features']}), output 'output' " \
+                 f"(batch, {spec.get('n_out', 1)})"
+    out = args.output or os.path.join(args.run_dir, "model.onnx")
+    export(model, example, out, opset_version=args.opset)
+    print(f"wrote {out} (ONNX opset {args.opset}, {spec.get('cell', 'lstm')} {spec['type']} "
+          f"model; {shapes})")
+    return 0

@@ -3,7 +3,9 @@
 ``g`` is the :class:`~chainrule.onnx._graph.Graph`, ``x`` the name of the layer's input in the
 ONNX graph, ``x_value``/``y_value`` the layer's input and output on the example input (NumPy
 arrays, for shapes). A converter adds nodes and returns the name of the layer's output. A layer
-class is looked up along its MRO, so a subclass of ``Linear`` exports as ``Linear``.
+class is looked up along its MRO, so a subclass of ``Linear`` exports as ``Linear``. Layers with
+several inputs or outputs (the recurrent ones) register with ``several=True`` (see
+:func:`converter`).
 
 Adding a layer is one entry::
 
@@ -25,9 +27,16 @@ from ..nn import functional as F
 CONVERTERS = {}
 
 
-def converter(*classes):
-    """Register the decorated function as the ONNX converter of ``classes``."""
+def converter(*classes, several=False):
+    """Register the decorated function as the ONNX converter of ``classes``.
+
+    With ``several=True`` the layer may take several inputs and return several outputs (an LSTM
+    takes ``(input, (h_0, c_0))`` and returns ``(output, (h_n, c_n))``): the converter is called
+    as ``fn(g, module, args, arg_values, out_value)`` where ``args`` mirrors the call's positional
+    arguments with each tensor replaced by its ONNX name (``None`` stays ``None``) and
+    ``arg_values`` holds the NumPy arrays; it returns names in the structure of the output."""
     def deco(fn):
+        fn.several = bool(several)
         for cls in classes:
             CONVERTERS[cls] = fn
         return fn
@@ -181,3 +190,41 @@ def _flatten(g, m, x, xv, yv):
     # keep the dims before start_dim as they are (0 copies the input's, so batch stays dynamic)
     shape = [0] * start + [-1] + list(xv.shape[end + 1:])
     return g.node("Reshape", [x, g.const(shape, "shape", np.int64)])
+
+
+# -- indexing between layers (``out[:, -1]``), read from the autograd graph of the trace -------
+_INT64_MAX, _INT64_MIN = 2 ** 63 - 1, -2 ** 63
+
+
+def index(g, x, ndim, key):
+    """``x[key]`` for a basic key (ints, slices, ``None``, ``...``): Slice, Gather, Unsqueeze.
+
+    Each int becomes a Gather of a scalar index (which drops the axis and takes negative
+    indices), so ``out[:, -1]`` stays right for any sequence length."""
+    key = key if isinstance(key, tuple) else (key,)
+    for k in key:
+        if not (k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))):
+            raise ValueError("indexing with arrays or masks between layers cannot be exported "
+                             "(only ints, slices, None and ...)")
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if Ellipsis in key:
+        i = key.index(Ellipsis)
+        key = key[:i] + (slice(None),) * (ndim - n_real) + key[i + 1:]
+    axis = 0
+    for k in key:
+        if k is None:
+            x = g.node("Unsqueeze", [x, g.ints([axis])], "unsqueeze")
+            axis += 1
+        elif isinstance(k, slice):
+            if k != slice(None):
+                step = 1 if k.step is None else int(k.step)
+                start = k.start if k.start is not None else (0 if step > 0 else _INT64_MAX)
+                stop = k.stop if k.stop is not None else (_INT64_MAX if step > 0
+                                                          else _INT64_MIN)
+                x = g.node("Slice", [x, g.ints([start]), g.ints([stop]), g.ints([axis]),
+                                     g.ints([step])], "slice")
+            axis += 1
+        else:
+            x = g.node("Gather", [x, g.const(np.int64(k), "index", np.int64)], "select",
+                       axis=axis)
+    return x
