@@ -47,11 +47,16 @@ def main_run(tmp_path_factory):
 
 
 # -- two ranks ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize("kind", ["sgd", "adam", "sgd-after-backward"])
 def test_ddp_matches_one_process_on_the_global_batches(main_run, kind):
     a, b = main_run
     ref = W.reference_train(kind)
     assert a[f"{kind}_buckets"] == 5                     # a tiny bucket cap: one per parameter
+    # with overlap, 2 of the 5 buckets start while backward still has gradients to compute:
+    # reverse registration order puts `w` (registered first, its gradient ready first) last,
+    # and buckets start in order, so body.0's two wait for it at the end
+    early = 0 if kind == "sgd-after-backward" else 2 * W.STEPS
+    assert a[f"{kind}_early_starts"] == b[f"{kind}_early_starts"] == early
     assert not a[f"{kind}_grad_c_contiguous"].all()      # a transposed .grad was written
     for name, want in ref.items():
         k = f"{kind}/{name}"
