@@ -225,6 +225,7 @@ def test_killed_distributed_run_resumes_to_the_same_weights(tmp_path):
         state = cr.load(ckpt)
         kills.append((int(state["epoch"]), int(state["step"])))
         assert not (run / "model.npz").exists()
+    print("kills (checkpoint epoch, step):", kills)
     assert any(step for _, step in kills), kills          # at least one inside an epoch
     p = _train(["train", "--resume", str(run), "--quiet"])
     out, err = p.communicate(timeout=300)
