@@ -113,7 +113,8 @@ def train(args, run):
     args.nproc = size
     tmp = None
     if rank != 0:
-        tmp = tempfile.mkdtemp(prefix=f"chainrule-rank{rank}-")
+        _remove_stale_rank_folders()
+        tmp = tempfile.mkdtemp(prefix=f"chainrule-rank{rank}-{os.getpid()}-")
         if getattr(args, "resume", None):    # read the checkpoint, write nothing into the run
             shutil.copytree(args.resume, tmp, dirs_exist_ok=True)
             args.resume = tmp                # (the resumed run writes where it resumes from)
@@ -134,6 +135,21 @@ def train(args, run):
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_stale_rank_folders():
+    """The temporary folders of ranks that were killed (their process is gone)."""
+    import glob
+    for d in glob.glob(os.path.join(tempfile.gettempdir(), "chainrule-rank*-*-*")):
+        pid = os.path.basename(d).split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass                                 # alive, or someone else's
 
 
 @contextlib.contextmanager
