@@ -195,10 +195,25 @@ def cmd_train(args):
         from .cli_seq import cmd_train_seq
         return cmd_train_seq(args)
     from .distributed import launch
+    if args.resume:
+        _resume_nproc(args, launch.world_size_from_env())
     if launch.wanted(args):                  # --nproc N, or started by mpirun -n N
         return launch.train(args, cmd_train)
     from .cli_train import cmd_train as run
     return run(args, vars(build_parser().parse_args(["train"])))
+
+
+def _resume_nproc(args, launched):
+    """``--resume`` continues on the run's own number of processes (``--nproc`` of its config):
+    another number would shard the data differently."""
+    from . import runs
+    saved = int(runs.read_config(args.resume)["options"].get("nproc", 1))
+    asked = launched or args.nproc
+    if asked not in (1, saved) or (launched and launched != saved):
+        how = f"mpirun -n {launched}" if launched else f"--nproc {args.nproc}"
+        raise ValueError(f"--resume {args.resume!r}: the run was trained on {saved} "
+                         f"process(es), not {asked} ({how}); resume it on {saved}")
+    args.nproc = saved
 
 
 def _add_evaluate(e):

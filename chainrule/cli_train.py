@@ -132,7 +132,8 @@ def _fingerprint(*arrays):
 def _resume_args(args, defaults):
     """The run's own options (from its config.json) for ``--resume RUN_DIR``."""
     cfg = runs.read_config(args.resume)
-    extra = [k for k, v in vars(args).items() if k not in RESUME_OPTIONS and v != defaults[k]]
+    extra = [k for k, v in vars(args).items() if k not in RESUME_OPTIONS and v != defaults[k]
+             and not (k == "nproc" and v == cfg["options"].get("nproc", 1))]  # its own --nproc
     if extra:
         raise ValueError(f"--resume continues {args.resume!r} with its own config; drop "
                          + ", ".join("--" + k.replace("_", "-") for k in extra))

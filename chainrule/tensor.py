@@ -16,7 +16,7 @@ from .compat import Size, format_tensor
 from .devices import CPU as _CPU, placement
 from .dtypes import default_float, dtype_repr, infer_array
 from .graph.engine import run_backward
-from .graph.hooks import RemovableHandle
+from .graph.hooks import PostAccumulateGradHook, RemovableHandle
 from .graph.modes import STATE, observe_read, observe_write
 
 
@@ -218,6 +218,22 @@ class Tensor:
             self._hooks = {}
         handle = RemovableHandle(self._hooks)
         self._hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` in backward as soon as this leaf's ``.grad`` holds its total
+        gradient (as PyTorch's); the engine calls it right after the last node that uses the
+        leaf, so the rest of backward still runs after it (DDP starts its allreduces there)."""
+        observe_read("register_post_accumulate_grad_hook()")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = PostAccumulateGradHook(hook)
         return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

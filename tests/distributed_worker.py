@@ -40,7 +40,7 @@ def data():
 
 
 def make_opt(kind, params):
-    if kind == "sgd":
+    if kind.startswith("sgd"):
         return cr.optim.SGD(params, lr=0.1, momentum=0.9)
     return cr.optim.Adam(params, lr=0.01)
 
@@ -66,10 +66,12 @@ def reference_train(kind):
 
 def scenario_main(rank, size, out):
     res = {}
-    for kind in ("sgd", "adam"):
-        ddp = cr.nn.parallel.DistributedDataParallel(Net(rank), bucket_cap_mb=1e-4)
+    for kind in ("sgd", "adam", "sgd-after-backward"):
+        ddp = cr.nn.parallel.DistributedDataParallel(Net(rank), bucket_cap_mb=1e-4,
+                                                     overlap=kind != "sgd-after-backward")
         res[f"{kind}_buckets"] = np.array(len(ddp._buckets))
         train(ddp, kind, rank, size)
+        res[f"{kind}_early_starts"] = np.array(ddp.stats["early_starts"])
         for n, p in ddp.module.named_parameters():
             res[f"{kind}/{n}"] = p.detach().numpy().copy()
         res[f"{kind}/scale"] = ddp.module.scale.numpy().copy()

@@ -6,8 +6,10 @@ process with MPI's singleton world of one rank.
 """
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -47,11 +49,16 @@ def main_run(tmp_path_factory):
 
 
 # -- two ranks ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize("kind", ["sgd", "adam", "sgd-after-backward"])
 def test_ddp_matches_one_process_on_the_global_batches(main_run, kind):
     a, b = main_run
     ref = W.reference_train(kind)
     assert a[f"{kind}_buckets"] == 5                     # a tiny bucket cap: one per parameter
+    # with overlap, 2 of the 5 buckets start while backward still has gradients to compute:
+    # reverse registration order puts `w` (registered first, its gradient ready first) last,
+    # and buckets start in order, so body.0's two wait for it at the end
+    early = 0 if kind == "sgd-after-backward" else 2 * W.STEPS
+    assert a[f"{kind}_early_starts"] == b[f"{kind}_early_starts"] == early
     assert not a[f"{kind}_grad_c_contiguous"].all()      # a transposed .grad was written
     for name, want in ref.items():
         k = f"{kind}/{name}"
@@ -164,6 +171,93 @@ def test_chainrule_train_nproc_2(tmp_path, capsys):
     assert cli.main(["train", "--nproc", "3", "--out", str(tmp_path / "bad")]) == 1
     err = capsys.readouterr().err
     assert "divisible by the number of processes (3)" in err and "Traceback" not in err
+
+
+def _needs_mpirun():
+    pytest.importorskip("mpi4py")
+    from chainrule.distributed import launch
+    try:
+        launch.mpiexec_command(2, [])
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+
+
+def _train(argv):
+    """``chainrule`` in its own session (so that a kill reaches mpiexec and every rank)."""
+    return subprocess.Popen([sys.executable, "-m", "chainrule", *argv], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _mtime(path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+KILL_ARGS = ["train", "--nproc", "2", "--dataset", "blobs", "--samples", "2000", "--epochs", "3",
+             "--batch-size", "16", "--hidden", "16", "--checkpoint-every", "7", "--quiet"]
+
+
+def test_killed_distributed_run_resumes_to_the_same_weights(tmp_path):
+    """Two ranks, a checkpoint every 7 steps (inside epochs): SIGKILL to the whole job right
+    after a checkpoint, twice, then ``--resume`` to the end; the weights (float32) equal an
+    uninterrupted two-rank run's exactly, and so do the loss and accuracy of every epoch."""
+    _needs_mpirun()
+    ref = tmp_path / "ref"
+    p = _train(KILL_ARGS + ["--out", str(ref)])
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err[-3000:]
+    run = tmp_path / "run"
+    ckpt = run / "checkpoint.npz"
+    kills = []
+    for i in range(2):
+        argv = KILL_ARGS + ["--out", str(run)] if i == 0 else ["train", "--resume", str(run),
+                                                               "--quiet"]
+        before, t0 = _mtime(ckpt), time.monotonic()
+        p = _train(argv)
+        while p.poll() is None and _mtime(ckpt) in (before, None) and time.monotonic() - t0 < 120:
+            time.sleep(0.005)
+        assert p.poll() is None, p.communicate()[1][-3000:]       # killed while training
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate(timeout=60)
+        state = cr.load(ckpt)
+        kills.append((int(state["epoch"]), int(state["step"])))
+        assert not (run / "model.npz").exists()
+    print("kills (checkpoint epoch, step):", kills)
+    assert any(step for _, step in kills), kills          # at least one inside an epoch
+    p = _train(["train", "--resume", str(run), "--quiet"])
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err[-3000:]
+    assert out.count("test accuracy") == 1 and not ckpt.exists()
+    a, b = cr.load(ref / "model.npz"), cr.load(run / "model.npz")
+    assert list(a["state_dict"]) == list(b["state_dict"])
+    for k, t in a["state_dict"].items():
+        assert t.dtype == cr.float32
+        np.testing.assert_array_equal(b["state_dict"][k].numpy(), t.numpy())
+    ha = json.loads((ref / "metrics.json").read_text())["history"]
+    hb = json.loads((run / "metrics.json").read_text())["history"]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+        assert ha[key] == hb[key], key
+    rows = (run / "history.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["0", "1", "2"]          # each epoch once
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["options"]["nproc"] == 2
+
+
+def test_resume_refuses_another_number_of_processes(tmp_path, capsys):
+    from chainrule import cli
+    run = tmp_path / "run"
+    run.mkdir()
+    from chainrule import runs
+    cfg = {"format": runs.RUN_FORMAT, "loss": "cross_entropy", "dataset": "blobs",
+           "model": {"type": "mlp", "sizes": [2, 4, 3], "activation": "relu"},
+           "n_features": 2, "n_classes": 3, "options": {"nproc": 2}}
+    (run / "config.json").write_text(json.dumps(cfg))
+    assert cli.main(["train", "--resume", str(run), "--nproc", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "trained on 2 process(es), not 3" in err and "Traceback" not in err
 
 
 # -- one process ---------------------------------------------------------------------------------

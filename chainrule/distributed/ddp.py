@@ -8,21 +8,26 @@ How it works (the same plan as PyTorch's DDP and Horovod):
 * The parameters that require grad are grouped, in reverse registration order (roughly the order
   in which backward produces their gradients), into *buckets* of at most ``bucket_cap_mb``
   megabytes of one dtype. Each bucket is one flat array.
-* A hook on every parameter (``Tensor.register_hook``) copies the parameter's total gradient
-  (what ``.grad`` will hold: the earlier, accumulated one plus this backward's) into its slot.
-  When a bucket is full, and every bucket before it has started, its ``Iallreduce`` starts:
-  buckets start in the same order on every rank, as MPI requires, and the first buckets travel
-  while the hooks of the later ones still run.
-* The last parameter's hook waits for all buckets (with the process group's timeout), divides by
-  the world size and writes the averages into every ``.grad`` with ``np.copyto``, which writes
-  through any memory layout (a ``.grad`` that is not C-contiguous cannot be written through a
-  ``ravel()``: that is a copy). The last parameter's average is returned from its hook, which is
-  how a hook replaces the gradient the engine is about to store.
+* A post-accumulate hook on every parameter (``register_post_accumulate_grad_hook``, as
+  PyTorch's reducer hooks its gradient accumulators) runs as soon as the parameter's ``.grad``
+  holds its total for this backward (the earlier, accumulated gradient plus this one's): the
+  engine calls it right after the last node that uses the parameter, in the middle of backward.
+  It copies ``.grad`` into the parameter's slot of its bucket; when a bucket is full, and every
+  bucket before it has started, its non-blocking ``Iallreduce`` starts: buckets start in the
+  same order on every rank, as MPI requires, and travel while backward computes the gradients
+  of the earlier layers. Each later hook also tests the requests in flight, which is what moves
+  a non-blocking MPI collective forward (MPI makes progress only inside its calls).
+* The hook of the last parameter to become ready waits for all buckets (with the process
+  group's timeout), divides by the world size and writes the averages into every ``.grad``
+  with ``np.copyto``, which writes through any memory layout (a ``.grad`` that is not
+  C-contiguous cannot be written through a ``ravel()``: that is a copy). So when
+  ``backward()`` returns, every ``.grad`` holds the average and ``optimizer.step()`` needs no
+  change. (PyTorch waits in a callback the engine runs at the end of backward; chainrule's
+  engine has none, and the last parameter's hook is the same moment, but for leaves that are
+  not parameters, such as an input that requires grad.)
 
-chainrule's engine hands the leaves their gradients after the last node's backward, so the
-communication overlaps only the remaining hooks, not backward compute; it starts as early as the
-engine allows and would overlap more with no change here if leaves received their gradients as
-soon as they are final.
+``overlap=False`` keeps the plain path for measuring: nothing starts during backward; the last
+hook starts every bucket and waits, which is an allreduce after backward.
 """
 from __future__ import annotations
 
@@ -67,6 +72,9 @@ class DistributedDataParallel(Module):
             start of every forward in training mode.
         bucket_cap_mb: the largest bucket of gradients sent as one allreduce (default 25).
         init_sync: broadcast rank 0's parameters and buffers at wrap time.
+        overlap: start each bucket's allreduce during backward, as soon as its gradients are
+            complete (default); ``False`` starts them all after backward (chainrule's own
+            option, for measuring what the overlap gains).
         device_ids, output_device, dim, process_group: accepted for PyTorch compatibility
             (CPU only, default group only).
 
@@ -81,7 +89,7 @@ class DistributedDataParallel(Module):
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0,
                  broadcast_buffers=True, init_sync=True, process_group=None, bucket_cap_mb=None,
-                 find_unused_parameters=False, **kwargs):
+                 find_unused_parameters=False, overlap=True, **kwargs):
         super().__init__()
         g = _g("DistributedDataParallel")
         if not isinstance(module, Module):
@@ -115,13 +123,15 @@ class DistributedDataParallel(Module):
         d["_ready"] = 0
         d["_seen"] = set()
         d["_next"] = 0               # next bucket to start
-        d["stats"] = {"syncs": 0, "wait_s": 0.0, "bytes": 0}
+        d["overlap"] = bool(overlap)
+        d["stats"] = {"syncs": 0, "wait_s": 0.0, "bytes": 0, "early_starts": 0}
         _check_same_model(g, module)
         if init_sync:
             for t in list(module.parameters()) + list(module.buffers()):
                 broadcast(t, src=0)
         d["_buckets"], d["_bucket_of"] = _make_buckets(self._params, int(cap * 2 ** 20))
-        d["_handles"] = [p.register_hook(self._hook(i)) for i, p in enumerate(self._params)]
+        d["_handles"] = [p.register_post_accumulate_grad_hook(self._hook(i))
+                         for i, p in enumerate(self._params)]
         for p in self._params:
             _WRAPPED[id(p)] = p
 
@@ -153,30 +163,29 @@ class DistributedDataParallel(Module):
 
     # -- gradient averaging ---------------------------------------------------------------------
     def _hook(self, i):
-        p = self._params[i]
+        b = self._bucket_of[i]
+        slot = b.views[i]
 
-        def hook(grad):
+        def hook(p):
             if not self._sync:
-                return None
+                return
+            grad = p.grad
             if grad.requires_grad:
                 raise DistributedError("DistributedDataParallel: backward with create_graph=True "
                                        "is not supported")
-            b = self._bucket_of[i]
-            slot = b.views[i]
-            if p.grad is None:
-                np.copyto(slot, grad._data)
-            else:
-                np.add(p.grad._data, grad._data, out=slot)
+            np.copyto(slot, grad._data)
             if not self._ready:
                 self._seen.clear()
             self._seen.add(i)
             b.ready += 1
             self.__dict__["_ready"] = self._ready + 1
-            if b.ready == len(b.indices):
-                self._start_ready()
+            if self.overlap:
+                if b.ready == len(b.indices):
+                    self._start_ready()
+                elif self._next:                  # drive the allreduces already in flight
+                    mpi().Request.Testall([x.request for x in self._buckets[:self._next]])
             if self._ready == len(self._params):
-                return self._finish(i)
-            return None
+                self._finish()
         return hook
 
     def _start_ready(self):
@@ -187,11 +196,14 @@ class DistributedDataParallel(Module):
             b = bs[self._next]
             b.request = comm.Iallreduce(MPI.IN_PLACE, b.flat, op=MPI.SUM)
             self.__dict__["_next"] = self._next + 1
+            if self._ready < len(self._params):   # while other gradients are still to come
+                self.stats["early_starts"] += 1
 
-    def _finish(self, last):
+    def _finish(self):
         g = self._group
         t0 = time.perf_counter()
         try:
+            self._start_ready()                   # all of them, when overlap is off
             wait([b.request for b in self._buckets], g.timeout,
                  "DistributedDataParallel gradient allreduce", g.rank, g.size)
         finally:
@@ -202,20 +214,11 @@ class DistributedDataParallel(Module):
         st = self.stats
         st["wait_s"] += time.perf_counter() - t0
         st["syncs"] += 1
-        out = None
         for b in self._buckets:
             st["bytes"] += b.flat.nbytes
             np.divide(b.flat, g.size, out=b.flat)
             for i in b.indices:
-                p, avg = self._params[i], b.views[i]
-                if i == last:
-                    out = np.empty_like(p._data)      # the parameter's memory layout
-                    np.copyto(out, avg)
-                    p.grad = None                     # the engine stores the returned gradient
-                else:
-                    np.copyto(p.grad._data, avg)      # writes through any layout (no ravel())
-        from ..autograd.function import _new
-        return _new(out, False, None)
+                np.copyto(self._params[i].grad._data, b.views[i])   # any layout (no ravel())
 
 
 def _check_same_model(g, module):

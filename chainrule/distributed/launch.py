@@ -12,7 +12,15 @@ the run puts in place of ``chainrule.train.fit`` while it lasts:
   ``batch_size / N`` of it, so ``--nproc`` changes the speed, not the optimization;
 * the epoch's logs (loss, metrics) are averaged over the ranks before the progress line, the
   history and early stopping see them, so every rank stops at the same epoch;
-* rank 0 writes the run folder; the other ranks write into a temporary folder that is removed.
+* rank 0 writes the run folder; the other ranks write into a temporary folder that is removed;
+* checkpoints (``--checkpoint-every``, epoch ends) are rank 0's training state, which is every
+  rank's but for the running sums of an unfinished epoch: those of every rank are gathered into
+  it. ``--resume`` starts the run's own number of ranks; each loads the checkpoint (ranks other
+  than 0 from a copy of the run folder in their temporary one) and takes its own running sums.
+  The data order needs nothing more: the sampler's permutation is a function of the seed and the
+  epoch, and the random generators are the same on every rank (the same seed, the same draws).
+  SIGINT and SIGTERM stop the ranks without a checkpoint of their own (every rank would have to
+  agree on the step to save at); a resume continues from the last one.
 """
 from __future__ import annotations
 
@@ -21,13 +29,15 @@ import contextlib
 import importlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 import tempfile
 
 from ..train.callbacks import Callback
-from ._mpi import INSTALL_HINT
+from ..train.state import _Run, _SignalGuard
+from ._mpi import INSTALL_HINT, mpi, wait
 
 __all__ = ["world_size_from_env", "mpiexec_command", "launch", "wanted", "train", "fit"]
 
@@ -103,8 +113,14 @@ def train(args, run):
     args.nproc = size
     tmp = None
     if rank != 0:
-        tmp = tempfile.mkdtemp(prefix=f"chainrule-rank{rank}-")
-        args.out, args.quiet, args.plots = tmp, True, False
+        _remove_stale_rank_folders()
+        tmp = tempfile.mkdtemp(prefix=f"chainrule-rank{rank}-{os.getpid()}-")
+        if getattr(args, "resume", None):    # read the checkpoint, write nothing into the run
+            shutil.copytree(args.resume, tmp, dirs_exist_ok=True)
+            args.resume = tmp                # (the resumed run writes where it resumes from)
+        else:
+            args.out = tmp
+        args.quiet, args.plots = True, False
     try:
         with _data_parallel(), _silent(rank != 0):
             code = run(args)
@@ -121,6 +137,21 @@ def train(args, run):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _remove_stale_rank_folders():
+    """The temporary folders of ranks that were killed (their process is gone)."""
+    import glob
+    for d in glob.glob(os.path.join(tempfile.gettempdir(), "chainrule-rank*-*-*")):
+        pid = os.path.basename(d).split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass                                 # alive, or someone else's
+
+
 @contextlib.contextmanager
 def _silent(yes):
     """Rank 0 speaks for the run: the others' standard output goes nowhere (errors still show)."""
@@ -134,13 +165,15 @@ def _silent(yes):
 @contextlib.contextmanager
 def _data_parallel():
     from .. import train as T
-    real = T.fit
+    from ..train import loop
+    real, real_run = T.fit, loop._Run
     _ACTIVE.update(run=True, fit_called=False)
     T.fit = lambda *a, **k: fit(real, *a, **k)
+    loop._Run = _RankRun
     try:
         yield
     finally:
-        T.fit = real
+        T.fit, loop._Run = real, real_run
         _ACTIVE["run"] = False
 
 
@@ -166,9 +199,9 @@ def fit(real_fit, model, loss_fn, optimizer, train_data, epochs=1, val_data=None
     seed = generator.initial_seed() if generator is not None else 0
     sampler = DistributedSampler(train_data, shuffle=shuffle, seed=seed)
     loader = DataLoader(train_data, batch_size=batch_size // size, sampler=sampler)
-    cbs = [_Shards(sampler), _MeanLogs()]
-    if verbose:
-        cbs.append(ProgressBar(verbose))
+    # the same callbacks on every rank and whether quiet or not (a checkpoint lists them); the
+    # progress bar after _MeanLogs, so that it prints the averages
+    cbs = [_Shards(sampler), _MeanLogs(), _RankState(), ProgressBar(verbose)]
     return real_fit(DistributedDataParallel(model), loss_fn, optimizer, loader, epochs=epochs,
                     val_data=val_data, scheduler=scheduler, callbacks=cbs + list(callbacks),
                     metrics=metrics, verbose=verbose, generator=generator,
@@ -183,6 +216,80 @@ class _Shards(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.sampler.set_epoch(epoch)
+
+
+class _RankState(Callback):
+    """The part of a checkpoint that differs between ranks: the world size it was written with,
+    and, inside an epoch, every rank's running sums (gathered on rank 0, which writes)."""
+
+    def __init__(self):
+        self.parts = self.loaded = None
+
+    def state_dict(self):
+        from .process_group import get_world_size
+        st = {"world_size": get_world_size()}
+        if self.parts is not None:
+            st["partials"] = self.parts
+        return st
+
+    def load_state_dict(self, state):
+        from .process_group import get_world_size
+        size, theirs = get_world_size(), state.get("world_size")
+        if theirs != size:
+            raise ValueError(f"resume: the checkpoint was written by {theirs} processes and this "
+                             f"run has {size}: resume it with --nproc {theirs}")
+        self.loaded = state.get("partials")
+
+    def gather(self, partial):
+        """Every rank's ``partial`` on rank 0 (a list), ``None`` on the others."""
+        from .process_group import _g
+        g = _g("checkpoint")
+        data = pickle.dumps(partial, protocol=pickle.HIGHEST_PROTOCOL)  # not the gradient path
+        import numpy as np
+        sizes = np.zeros(g.size, np.int64)
+        wait(g.comm.Iallgather(np.array([len(data)], np.int64), sizes), g.timeout,
+             "checkpoint gather", g.rank, g.size)
+        out = np.empty(int(sizes.sum()) if g.rank == 0 else 0, np.uint8)
+        MPI = mpi()
+        recv = [out, (sizes, np.concatenate([[0], np.cumsum(sizes)[:-1]])), MPI.BYTE] \
+            if g.rank == 0 else None
+        wait(g.comm.Igatherv(np.frombuffer(data, np.uint8), recv, root=0), g.timeout,
+             "checkpoint gather", g.rank, g.size)
+        if g.rank == 0:
+            offs = np.concatenate([[0], np.cumsum(sizes)])
+            self.parts = [pickle.loads(out[offs[r]:offs[r + 1]].tobytes())
+                          for r in range(g.size)]
+
+    def own(self, rank):
+        if not self.loaded or len(self.loaded) <= rank:
+            raise ValueError("resume: the checkpoint was taken inside an epoch but holds no "
+                             f"running sums for rank {rank} (not written by a distributed run?)")
+        return self.loaded[rank]
+
+
+class _RankRun(_Run):
+    """``fit``'s run state on a rank (put in place of ``chainrule.train.loop._Run`` for the
+    run): rank 0's checkpoint carries every rank's running sums, a resume takes this rank's, and
+    signals do not save (see the module's docstring)."""
+
+    def __init__(self, model, optimizer, cbs, loader, generator, path, extra):
+        super().__init__(model, optimizer, cbs, loader, generator, path, extra)
+        self.guard = _SignalGuard(False)
+        self.ranks = next(cb for cb in cbs if isinstance(cb, _RankState))
+
+    def restore(self, resume):
+        super().restore(resume)
+        if self._resumed is not None:                # inside an epoch
+            from .process_group import get_rank
+            self._resumed = dict(self._resumed, partial=self.ranks.own(get_rank()))
+
+    def _save(self, epoch, step, partial, finished=False):
+        if self.path is not None and step:
+            self.ranks.gather(partial)               # every rank is at this step
+        try:
+            super()._save(epoch, step, partial, finished)
+        finally:
+            self.ranks.parts = None
 
 
 class _MeanLogs(Callback):
@@ -211,7 +318,7 @@ def _main(spec_json):
     mod, _, name = spec["entry"].partition(":")
     run = getattr(importlib.import_module(mod), name)
     try:
-        return train(argparse.Namespace(**spec["args"]), run)
+        return train(argparse.Namespace(**spec["args"], func=run), run)
     except (OSError, ValueError, RuntimeError, KeyError, ImportError) as exc:
         print(f"chainrule: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .anomaly import check_backward
+from .hooks import PostAccumulateGradHook
 from .modes import STATE
 
 
@@ -23,9 +24,10 @@ def _freed(t):
         "need to backward twice.")
 
 
-def _reachable(roots):
+def _reachable(roots, posted=None):
     """The nodes reachable from ``roots`` through tensors that require grad, newest first, and
-    for each node the output tensors through which it was reached.
+    for each node the output tensors through which it was reached.  The leaves found that have
+    post-accumulate hooks are appended to ``posted``.
 
     Nodes carry their creation number (``seq``), so sorting on it gives a valid reverse
     topological order without a recursive (or post-order) walk.
@@ -40,6 +42,8 @@ def _reachable(roots):
         seen.add(k)
         node = t._node
         if node is None:
+            if posted is not None and t._hooks and _has_post_hooks(t):
+                posted.append(t)
             continue
         inputs = node.inputs
         if inputs is None:
@@ -56,6 +60,31 @@ def _reachable(roots):
                 stack.append(inp)
     found.sort(reverse=True)     # seq numbers are unique, so nodes are never compared
     return [(node, outs[nk]) for _, nk, node in found]
+
+
+def _has_post_hooks(t):
+    return any(type(h) is PostAccumulateGradHook for h in t._hooks.values())
+
+
+def _final_at(order, posted, roots, capture):
+    """``id(node) -> leaves`` whose gradient is complete once ``node`` has run: the last node
+    in ``order`` that takes the leaf as an input (leaves that are also roots, or captured by
+    ``cr.grad``, are left to the end of backward)."""
+    want = {id(t): t for t in posted}
+    for r in roots:
+        want.pop(id(r), None)
+    if capture:
+        for k in capture:
+            want.pop(k, None)
+    last = {}
+    for node, _ in order:
+        for inp in node.inputs:
+            if id(inp) in want:
+                last[id(inp)] = node          # later in order: an older node, a later use
+    at = {}
+    for k, node in last.items():
+        at.setdefault(id(node), []).append(want[k])
+    return at
 
 
 def sum_to(g, shape):
@@ -79,7 +108,11 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
     ``capture`` maps ``id(tensor)`` to a slot index: those tensors' total gradients are returned
     in a list instead of being accumulated into leaves' ``.grad`` (used by ``cr.grad``).
     """
-    order = _reachable(roots)
+    posted = []
+    order = _reachable(roots, posted)
+    # leaves with post-accumulate hooks get their .grad (and hooks) as soon as it is complete,
+    # in the middle of backward, so that what the hooks start (DDP's allreduce) overlaps the rest
+    final_at = _final_at(order, posted, roots, capture) if posted and accumulate else None
     grads, leaves = {}, {}
     for r, s in zip(roots, seeds):
         k = id(r)
@@ -130,24 +163,42 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                         leaves[k] = inp
                 else:
                     grads[k] = prev + gi
+            if final_at is not None and id(node) in final_at:
+                for t in final_at[id(node)]:
+                    k = id(t)
+                    g = pop(k, None)
+                    if g is not None and leaves.pop(k, None) is not None:
+                        # its array may still be another input's pending gradient: copy it
+                        handed.add(id(g))
+                        _leaf(t, g, create_graph, capture, captured, accumulate, handed)
             if not retain_graph:
                 node.release()
         # leaves last: each receives its total gradient once (hooks see the sum, as in PyTorch)
         for k, t in leaves.items():
             g = grads.get(k)
-            if g is None:
-                continue
-            if type(g) is not np.ndarray and not create_graph:
-                g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars: keep arrays
-            if t._hooks:
-                g = _run_hooks(t, g, create_graph)
-            if capture is not None and k in capture:
-                captured[capture[k]] = g
-            elif accumulate:
-                _accumulate(t, g, create_graph, handed)
+            if g is not None:
+                _leaf(t, g, create_graph, capture, captured, accumulate, handed)
     finally:
         STATE.dual, STATE.enabled = prev_dual, prev_enabled
     return captured
+
+
+def _leaf(t, g, create_graph, capture, captured, accumulate, handed):
+    """A leaf's total gradient: its hooks, then capture or ``.grad``, then post-accumulate
+    hooks."""
+    if type(g) is not np.ndarray and not create_graph:
+        g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars: keep arrays
+    if t._hooks:
+        g = _run_hooks(t, g, create_graph)
+    k = id(t)
+    if capture is not None and k in capture:
+        captured[capture[k]] = g
+    elif accumulate:
+        _accumulate(t, g, create_graph, handed)
+        if t._hooks:
+            for h in list(t._hooks.values()):
+                if type(h) is PostAccumulateGradHook:
+                    h.fn(t)
 
 
 def _visit(t, g, create_graph, capture, captured, accumulate, handed):
@@ -165,6 +216,8 @@ def _run_hooks(t, g, create_graph):
     if type(g) is not np.ndarray and not create_graph:
         g = np.asarray(g)   # 0-d arithmetic gives NumPy scalars: hooks see tensors of arrays
     for hook in list(t._hooks.values()):
+        if type(hook) is PostAccumulateGradHook:
+            continue
         r = hook(g if create_graph else t._wrap(g))
         if r is not None:
             g = r if create_graph else r._data

@@ -20,3 +20,14 @@ class RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+class PostAccumulateGradHook:
+    """A hook kept in a leaf's hook dict that backward calls as ``fn(tensor)`` after the leaf's
+    ``.grad`` holds its total gradient (``Tensor.register_post_accumulate_grad_hook``).  Living
+    in the same dict as the gradient hooks, it makes a leaf "hooked" for everything that
+    checks (``cr.compile`` stays eager for such tensors); the gradient-hook loop skips it."""
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
