@@ -84,7 +84,7 @@ def examples(args):
     return tuple(structure(a, leaf) for a in args)
 
 
-def trace(model, args):
+def record_calls(model, args):
     """Run the model with hooks on its layers; returns the calls in order and the output."""
     calls, handles = [], []
     for path, m in units(model):

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import converters as C
 from ._graph import Graph
-from ._trace import ExportError, Names, default_axes, examples, leaves, structure, trace
+from ._trace import ExportError, Names, default_axes, examples, leaves, structure, record_calls
 
 __all__ = ["ExportError", "build", "export"]
 
@@ -121,7 +121,7 @@ def build(model, example_input, opset_version=17, input_names=None, output_names
     if not ins:
         raise ExportError("export: the example has no input tensor")
     in_names = _names(input_names, len(ins), "input", "input")
-    calls, out = trace(model, args)
+    calls, out = record_calls(model, args)
     try:
         outs = leaves(out)
     except ValueError as exc:
