@@ -9,7 +9,10 @@ LeNet-5-like net: conv 1->6 5x5, ReLU, max-pool 2, conv 6->16 5x5, ReLU, max-poo
 256->120->84->10, batch 64, SGD lr 0.05, 28x28 float32 images.  Systems take turns of
 ``--turn`` steps (round-robin, ``--rounds`` times); the epoch figure is the median step time
 times the steps of a 60,000-image epoch, so every system sees the same machine load.  All
-systems use ``--threads`` threads (PyTorch intra-op pool and every BLAS).
+systems use ``--threads`` threads (PyTorch intra-op pool and every BLAS).  "chainrule" runs with
+the default kernels (numba's when numba is installed, see ``cr.ops.kernels``); the "(numpy
+kernels)" rows run the same loop on the NumPy reference kernels, in the same run.  The warm-up
+steps before the timed turns include numba's first-call compile (or its cache load).
 """
 import argparse
 import os
@@ -61,7 +64,9 @@ def _batches(n, seed):
             yield perm[i:i + BATCH]
 
 
-def chainrule_setup(X, y, compiled=False):
+def chainrule_setup(X, y, compiled=False, kernels=None):
+    """The idiomatic loop; ``kernels``: ``cr.ops.kernels`` choice for its steps (None: the
+    default, numba when installed)."""
     import chainrule as cr
     import chainrule.nn.functional as F
     cr.manual_seed(0)
@@ -81,7 +86,13 @@ def chainrule_setup(X, y, compiled=False):
     def one():
         i = next(idx)
         run(cr.tensor(X[i]), cr.tensor(y[i])).item()
-    return one
+    if kernels is None:
+        return one
+
+    def one_with():
+        with cr.ops.kernels.using(kernels):
+            one()
+    return one_with
 
 
 def torch_setup(X, y):
@@ -121,6 +132,8 @@ SYSTEMS = {
     "torch eager": torch_setup,
     "chainrule eager": chainrule_setup,
     "chainrule compiled": lambda X, y: chainrule_setup(X, y, compiled=True),
+    "chainrule eager (numpy kernels)": lambda X, y: chainrule_setup(X, y, kernels="numpy"),
+    "chainrule compiled (numpy kernels)": lambda X, y: chainrule_setup(X, y, True, "numpy"),
     "numpy by hand (NHWC)": numpy_setup,
 }
 
@@ -234,8 +247,9 @@ def main(argv=None):
     if a.mem_child:
         return memory_child(a.mem_child, a.n, a.data)
     systems = a.systems.split(",")
+    import chainrule as cr
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, threads "
-          f"{a.threads}")
+          f"{a.threads}, chainrule kernels: {cr.ops.kernels.active()}")
     if a.part in ("all", "lenet"):
         X, y, what = load(a.n, a.data)
         print(f"data: {what}, {len(X)} images\n")

@@ -29,162 +29,140 @@ def _ok(*arrays):
     return all(a.dtype in _FLOATS for a in arrays)
 
 
-def _nhwc_like(like, shape, dtype=None):
-    """A zero (N, C, H, W) array, channels-last when ``like`` is (as pool.py's ``_alloc``), and
-    its (N, H, W, C) view for the kernels."""
-    n, c, h, w = shape
-    dtype = like.dtype if dtype is None else dtype
-    if not like.flags.c_contiguous and like.transpose(0, 2, 3, 1).flags.c_contiguous:
-        buf = np.zeros((n, h, w, c), dtype=dtype)
-        return buf.transpose(0, 3, 1, 2), buf
-    buf = np.zeros(shape, dtype=dtype)
-    return buf, buf.transpose(0, 2, 3, 1)
+# The loops run over flat NHWC indices; the channel runs of the slice-add are unrolled by four
+# by hand, because a ``for q in range(c)`` loop costs more to enter than its few iterations
+# cost when C is 1 or 6 (measured: about 2x on LeNet's second convolution).
+@_jit
+def _add(dst, d, src, s, m):
+    e = d + m
+    while d + 4 <= e:
+        dst[d] += src[s]
+        dst[d + 1] += src[s + 1]
+        dst[d + 2] += src[s + 2]
+        dst[d + 3] += src[s + 3]
+        d += 4
+        s += 4
+    while d < e:
+        dst[d] += src[s]
+        d += 1
+        s += 1
 
 
 # ------------------------------------------------------------------------------- convolution
+# The window copy itself stays NumPy's (one strided copy, as fast as these loops measured);
+# its adjoint, a slice-add per kernel offset, is one loop here.  One group only (grouped
+# convolutions take the reference).
 @_jit
-def _windows(x, cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo):
-    nb, h, w, c = x.shape
-    groups = cols.shape[0]
-    cg = c // groups
-    for n in range(nb):
-        for oh in range(ho):
-            for ow in range(wo):
-                r = (n * ho + oh) * wo + ow
-                for i in range(kh):
-                    ih = oh * sh - pt + i * dh
-                    for j in range(kw):
-                        iw = ow * sw - pl + j * dw
-                        base = (i * kw + j) * cg
-                        if 0 <= ih < h and 0 <= iw < w:
-                            for gi in range(groups):
-                                for ci in range(cg):
-                                    cols[gi, r, base + ci] = x[n, ih, iw, gi * cg + ci]
-                        else:
-                            for gi in range(groups):
-                                for ci in range(cg):
-                                    cols[gi, r, base + ci] = 0
-    return cols
-
-
-def conv_windows(x, ksize, stride, padding, dilation, groups):
-    if not _ok(x):
-        return NotImplemented
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (dh, dw) = ksize, stride, dilation
-    pt, pb, pl, pr = padding
-    ho = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
-    wo = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
-    cols = np.empty((groups, n * ho * wo, kh * kw * (c // groups)), dtype=x.dtype)
-    _windows(x.transpose(0, 2, 3, 1), cols, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo)
-    return cols, (ho, wo)
-
-
-@_jit
-def _scatter_windows(dcols, gx, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo):
-    nb, h, w, c = gx.shape
-    groups = dcols.shape[0]
-    cg = c // groups
-    for n in range(nb):          # per image, offset after offset: the reference's order of adds
+def _scatter_windows(df, gf, n_, h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo):
+    kc = kh * kw * c
+    for n in range(n_):          # per image, offset after offset: the reference's order of adds
         for i in range(kh):
             for j in range(kw):
-                base = (i * kw + j) * cg
+                off = (i * kw + j) * c
                 for oh in range(ho):
                     ih = oh * sh - pt + i * dh
                     if ih < 0 or ih >= h:
                         continue
+                    row = (n * h + ih) * w
                     for ow in range(wo):
                         iw = ow * sw - pl + j * dw
-                        if iw < 0 or iw >= w:
-                            continue
-                        r = (n * ho + oh) * wo + ow
-                        for gi in range(groups):
-                            for ci in range(cg):
-                                gx[n, ih, iw, gi * cg + ci] += dcols[gi, r, base + ci]
-    return gx
+                        if iw >= 0 and iw < w:
+                            _add(gf, (row + iw) * c, df, ((n * ho + oh) * wo + ow) * kc + off, c)
 
 
 def conv_scatter_windows(dcols, in_shape, ksize, stride, padding, dilation, out_hw):
-    if not _ok(dcols):
+    if dcols.shape[0] != 1 or not _ok(dcols):
         return NotImplemented
     n, c, h, w = in_shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = ksize, stride, dilation, out_hw
     gx = np.zeros((n, h, w, c), dtype=dcols.dtype)
-    _scatter_windows(dcols, gx, kh, kw, sh, sw, padding[0], padding[2], dh, dw, ho, wo)
+    _scatter_windows(np.ascontiguousarray(dcols).reshape(-1), gx.reshape(-1), n, h, w, c, kh,
+                     kw, sh, sw, padding[0], padding[2], dh, dw, ho, wo)
     return gx.transpose(0, 3, 1, 2)
 
 
 # ----------------------------------------------------------------------------------- pooling
+# channels-last inputs only (what a convolution leaves); others take the reference
+def _nhwc(a):
+    return a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
 @_jit
-def _max_offsets(x, out, idx, kh, kw, sh, sw, pt, pl, dh, dw):
-    nb, h, w, c = x.shape
-    _, ho, wo, _ = out.shape
+def _max_offsets(xf, of, idf, n_, h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo):
+    # one pass: the reference's np.maximum chain (the first of equals is kept, NaN wins and
+    # stays) with the offset of the value kept; a NaN window gets offset 0, as the reference;
+    # padding reads -inf
     ninf = -np.inf
-    for n in range(nb):
+    for n in range(n_):
         for oh in range(ho):
             for ow in range(wo):
-                for ci in range(c):
-                    # the reference's np.maximum chain (NaN wins, the first of equals is kept),
-                    # padding reads -inf
-                    m = ninf
-                    for i in range(kh):
-                        ih = oh * sh - pt + i * dh
-                        for j in range(kw):
-                            iw = ow * sw - pl + j * dw
-                            v = x[n, ih, iw, ci] if 0 <= ih < h and 0 <= iw < w else ninf
-                            if (i == 0 and j == 0) or not (m >= v or np.isnan(m)):
-                                m = v
-                    k = 0                  # the first offset that equals the maximum (else 0)
-                    found = False
-                    for i in range(kh):
-                        ih = oh * sh - pt + i * dh
-                        for j in range(kw):
-                            iw = ow * sw - pl + j * dw
-                            v = x[n, ih, iw, ci] if 0 <= ih < h and 0 <= iw < w else ninf
-                            if not found and v == m:
-                                k = i * kw + j
-                                found = True
-                    out[n, oh, ow, ci] = m
-                    idx[n, oh, ow, ci] = k
+                o = ((n * ho + oh) * wo + ow) * c
+                for i in range(kh):
+                    ih = oh * sh - pt + i * dh
+                    for j in range(kw):
+                        iw = ow * sw - pl + j * dw
+                        k = i * kw + j
+                        if ih >= 0 and ih < h and iw >= 0 and iw < w:
+                            s = ((n * h + ih) * w + iw) * c
+                            if k == 0:
+                                for q in range(c):
+                                    of[o + q] = xf[s + q]
+                                    idf[o + q] = 0
+                            else:
+                                for q in range(c):       # branch-free: selects
+                                    v = xf[s + q]
+                                    m = of[o + q]
+                                    take = (v > m) | ((v != v) & (m == m))
+                                    of[o + q] = v if take else m
+                                    idf[o + q] = (k if v == v else 0) if take else idf[o + q]
+                        elif k == 0:
+                            for q in range(c):
+                                of[o + q] = ninf
+                                idf[o + q] = 0
 
 
 def max_with_offsets(x, kernel, stride, pads, dilation, out_hw):
-    if not _ok(x):
+    if not _ok(x) or not _nhwc(x):
         return NotImplemented
-    n, c = x.shape[:2]
-    shape = (n, c) + tuple(out_hw)
-    out, out_v = _nhwc_like(x, shape)
-    idx, idx_v = _nhwc_like(x, shape, np.int8 if kernel[0] * kernel[1] < 128 else np.int32)
-    _max_offsets(x.transpose(0, 2, 3, 1), out_v, idx_v, kernel[0],
-                 kernel[1], stride[0], stride[1], pads[0], pads[2], dilation[0], dilation[1])
-    return out, idx
+    n, c, h, w = x.shape
+    ho, wo = out_hw
+    out = np.empty((n, ho, wo, c), dtype=x.dtype)
+    idx = np.empty((n, ho, wo, c), dtype=np.int8 if kernel[0] * kernel[1] < 128 else np.int32)
+    _max_offsets(x.transpose(0, 2, 3, 1).reshape(-1), out.reshape(-1), idx.reshape(-1), n, h, w,
+                 c, kernel[0], kernel[1], stride[0], stride[1], pads[0], pads[2], dilation[0],
+                 dilation[1], ho, wo)
+    return out.transpose(0, 3, 1, 2), idx.transpose(0, 3, 1, 2)
 
 
 @_jit
-def _max_scatter(g, idx, gx, kh, kw, sh, sw, pt, pl, dh, dw):
-    nb, ho, wo, c = g.shape
-    _, h, w, _ = gx.shape
-    for n in range(nb):          # per image, offset after offset: the reference's order of adds
-        for k in range(kh * kw):
-            i = k // kw
-            j = k - i * kw
+def _max_scatter(gf, idf, xf, n_, h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, overlap):
+    for n in range(n_):
+        # overlapping windows: per image, offset after offset (the reference's order of adds);
+        # else every input element gets at most one gradient and one pass does
+        for kk in range(kh * kw if overlap else 1):
             for oh in range(ho):
-                ih = oh * sh - pt + i * dh
-                if ih < 0 or ih >= h:
-                    continue
                 for ow in range(wo):
-                    iw = ow * sw - pl + j * dw
-                    if iw < 0 or iw >= w:
-                        continue
-                    for ci in range(c):
-                        if idx[n, oh, ow, ci] == k:
-                            gx[n, ih, iw, ci] += g[n, oh, ow, ci]
+                    o = ((n * ho + oh) * wo + ow) * c
+                    for q in range(c):
+                        k = idf[o + q]
+                        if overlap and k != kk:
+                            continue
+                        i = k // kw
+                        ih = oh * sh - pt + i * dh
+                        iw = ow * sw - pl + (k - i * kw) * dw
+                        if ih >= 0 and ih < h and iw >= 0 and iw < w:
+                            xf[((n * h + ih) * w + iw) * c + q] += gf[o + q]
 
 
 def max_scatter(g, idx, in_shape, kernel, stride, pads, dilation):
-    if not _ok(g):
+    if not _ok(g) or not _nhwc(idx):
         return NotImplemented
-    gx, gx_v = _nhwc_like(g, in_shape)
-    _max_scatter(g.transpose(0, 2, 3, 1), idx.transpose(0, 2, 3, 1), gx_v, kernel[0],
-                 kernel[1], stride[0], stride[1], pads[0], pads[2], dilation[0], dilation[1])
-    return gx
+    n, c, h, w = in_shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    gx = np.zeros((n, h, w, c), dtype=g.dtype)
+    overlap = sh < dh * (kh - 1) + 1 or sw < dw * (kw - 1) + 1
+    _max_scatter(np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1),
+                 np.ascontiguousarray(idx.transpose(0, 2, 3, 1)).reshape(-1), gx.reshape(-1),
+                 n, h, w, c, kh, kw, sh, sw, pads[0], pads[2], dh, dw, g.shape[2], g.shape[3],
+                 overlap)
+    return gx.transpose(0, 3, 1, 2)

@@ -38,7 +38,6 @@ def _nhwc(xp, x, padding):
     return out
 
 
-@accelerated
 def conv_windows(xp, x, ksize, stride, padding, dilation, groups):
     """The windows of x as one (G, N*Ho*Wo, kh*kw*Cg) matrix (one copy) and (Ho, Wo)."""
     kh, kw = ksize

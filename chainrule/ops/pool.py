@@ -18,12 +18,13 @@ from ..autograd.op import Op
 from .kernels import accelerated
 
 
-def _alloc(xp, like, shape, fill):
+def _alloc(xp, like, shape, fill, dtype=None):
     """A filled (N, C, H, W) array with the memory layout of ``like`` (NHWC stays NHWC)."""
     n, c, h, w = shape
+    dtype = like.dtype if dtype is None else dtype
     if not like.flags.c_contiguous and like.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return xp.full((n, h, w, c), fill, dtype=like.dtype).transpose(0, 3, 1, 2)
-    return xp.full(shape, fill, dtype=like.dtype)
+        return xp.full((n, h, w, c), fill, dtype=dtype).transpose(0, 3, 1, 2)
+    return xp.full(shape, fill, dtype=dtype)
 
 
 def _padded(xp, x, pads, fill):
@@ -65,9 +66,11 @@ def max_with_offsets(xp, x, kernel, stride, pads, dilation, out_hw):
 
 @accelerated
 def max_scatter(xp, g, idx, in_shape, kernel, stride, pads, dilation):
-    """Each window's gradient ``g`` added at its argmax offset ``idx`` of an ``in_shape`` array."""
+    """Each window's gradient ``g`` added at its argmax offset ``idx`` of an ``in_shape`` array,
+    in the layout of ``idx`` (the pooled input's: a channels-last input gets a channels-last
+    gradient even when ``g`` comes back NCHW from a flatten)."""
     n, c, h, w = in_shape
-    buf = _alloc(xp, g, (n, c, h + pads[0] + pads[1], w + pads[2] + pads[3]), 0)
+    buf = _alloc(xp, idx, (n, c, h + pads[0] + pads[1], w + pads[2] + pads[3]), 0, g.dtype)
     for k, s in enumerate(_slices(kernel, stride, dilation, g.shape[2:])):
         view = buf[s]
         xp.add(view, g, out=view, where=idx == k)
