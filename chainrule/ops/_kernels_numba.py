@@ -29,9 +29,9 @@ def _ok(*arrays):
     return all(a.dtype in _FLOATS for a in arrays)
 
 
-# The loops run over flat NHWC indices; the channel runs of the slice-add are unrolled by four
-# by hand, because a ``for q in range(c)`` loop costs more to enter than its few iterations
-# cost when C is 1 or 6 (measured: about 2x on LeNet's second convolution).
+# The loops run over flat NHWC indices; runs of adds are unrolled by four by hand, because a
+# ``for q in range(c)`` loop costs more to enter than its few iterations cost when C is 1 or 6
+# (measured: about 2x on LeNet's second convolution).
 @_jit
 def _add(dst, d, src, s, m):
     e = d + m
@@ -54,20 +54,29 @@ def _add(dst, d, src, s, m):
 # convolutions take the reference).
 @_jit
 def _scatter_windows(df, gf, n_, h, w, c, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo):
+    # Each input element receives its window gradients in the reference's order, kernel offset
+    # (i, j) ascending: i is the outer loop, and for one i the windows of a row are visited
+    # right to left, so that j ascends for every element; a window's row i is then one run of
+    # kw*C adds when dilation is 1 and it lies inside the image.
     kc = kh * kw * c
-    for n in range(n_):          # per image, offset after offset: the reference's order of adds
+    run = kw * c
+    for n in range(n_):
         for i in range(kh):
-            for j in range(kw):
-                off = (i * kw + j) * c
-                for oh in range(ho):
-                    ih = oh * sh - pt + i * dh
-                    if ih < 0 or ih >= h:
+            for oh in range(ho):
+                ih = oh * sh - pt + i * dh
+                if ih < 0 or ih >= h:
+                    continue
+                row = (n * h + ih) * w
+                for ow in range(wo - 1, -1, -1):
+                    iw0 = ow * sw - pl
+                    src = ((n * ho + oh) * wo + ow) * kc + i * run
+                    if dw == 1 and iw0 >= 0 and iw0 + kw <= w:
+                        _add(gf, (row + iw0) * c, df, src, run)
                         continue
-                    row = (n * h + ih) * w
-                    for ow in range(wo):
-                        iw = ow * sw - pl + j * dw
+                    for j in range(kw):
+                        iw = iw0 + j * dw
                         if iw >= 0 and iw < w:
-                            _add(gf, (row + iw) * c, df, ((n * ho + oh) * wo + ow) * kc + off, c)
+                            _add(gf, (row + iw) * c, df, src + j * c, c)
 
 
 def conv_scatter_windows(dcols, in_shape, ksize, stride, padding, dilation, out_hw):
