@@ -18,6 +18,7 @@ Each backward is written with the other two, so second derivatives come from the
 from __future__ import annotations
 
 from ..autograd.op import Op
+from .kernels import accelerated
 
 
 def _geometry(ctx, stride, padding, dilation, groups):
@@ -37,7 +38,7 @@ def _nhwc(xp, x, padding):
     return out
 
 
-def _cols(xp, x, ksize, stride, padding, dilation, groups):
+def conv_windows(xp, x, ksize, stride, padding, dilation, groups):
     """The windows of x as one (G, N*Ho*Wo, kh*kw*Cg) matrix (one copy) and (Ho, Wo)."""
     kh, kw = ksize
     (sh, sw), (dh, dw) = stride, dilation
@@ -51,8 +52,26 @@ def _cols(xp, x, ksize, stride, padding, dilation, groups):
     return cols.reshape(groups, n * ho * wo, kh * kw * (c // groups)), (ho, wo)
 
 
+@accelerated
+def conv_scatter_windows(xp, dcols, in_shape, ksize, stride, padding, dilation, out_hw):
+    """The adjoint of ``conv_windows``: window gradients (G, N*Ho*Wo, kh*kw*Cg) added back onto
+    an (N, C, H, W) input (an NCHW view of NHWC memory), one slice-add per kernel offset."""
+    n, c, h, wd = in_shape
+    groups = dcols.shape[0]
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = ksize, stride, dilation, out_hw
+    pt, pb, pl, pr = padding
+    dcols = dcols.reshape(groups, n, ho, wo, kh, kw, c // groups).transpose(1, 2, 3, 4, 5, 0, 6)
+    buf = xp.zeros((n, h + pt + pb, wd + pl + pr, groups, c // groups), dtype=dcols.dtype)
+    for i in range(kh):        # never a Python loop per window
+        for j in range(kw):
+            buf[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                j * dw:j * dw + sw * (wo - 1) + 1:sw] += dcols[:, :, :, i, j]
+    gx = buf[:, pt:pt + h, pl:pl + wd].reshape(n, h, wd, c)
+    return gx.transpose(0, 3, 1, 2)
+
+
 def _wmat(w, groups):
-    """Weight (O, Cg, kh, kw) as (G, O/G, kh*kw*Cg), the column order of ``_cols``."""
+    """Weight (O, Cg, kh, kw) as (G, O/G, kh*kw*Cg), the column order of ``conv_windows``."""
     o, cg, kh, kw = w.shape
     return w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 1, 3, 4, 2).reshape(
         groups, o // groups, kh * kw * cg)
@@ -102,7 +121,7 @@ class Conv2d(Op):
 
     def forward(ctx, xp, x, w, b=None, *, stride, padding, dilation, groups):
         _geometry(ctx, stride, padding, dilation, groups)
-        cols, (ho, wo) = _cols(xp, x, w.shape[2:], stride, padding, dilation, groups)
+        cols, (ho, wo) = conv_windows(xp, x, w.shape[2:], stride, padding, dilation, groups)
         y = _mm(cols, _wmat(w, groups).transpose(0, 2, 1))
         # The window matrix is handed to conv2d_weight_grad as a constant cache of windows(x),
         # so the weight gradient needs no second window copy; the version check on the saved
@@ -122,7 +141,27 @@ class Conv2d(Op):
             gw = xp.conv2d_weight_grad(x, g, w_shape=tuple(w.shape), cols=ctx.cols, **p)
         if len(need) == 2:
             return gx, gw
-        return gx, gw, (xp.sum(g, axis=(0, 2, 3)) if need[2] else None)
+        return gx, gw, (xp.conv_bias_grad(g) if need[2] else None)
+
+
+class ConvBiasGrad(Op):
+    """The adjoint of adding a per-channel bias: ``g`` summed over all but its channel axis.
+
+    For a channels-last ``g`` (what a convolution leaves) the sum is one BLAS product
+    ``ones @ g`` of the (N*H*W, C) matrix, about 10x faster at LeNet's shapes than NumPy's
+    reduction over axes (0, 2, 3); others reduce with NumPy."""
+    name = "conv_bias_grad"
+
+    def forward(ctx, xp, g):
+        ctx.shape = g.shape
+        gt = g.transpose(0, 2, 3, 1)
+        if gt.flags.c_contiguous:
+            m = gt.reshape(-1, g.shape[1])
+            return xp.ones(m.shape[0], dtype=g.dtype) @ m
+        return g.sum(axis=(0, 2, 3))
+
+    def backward(ctx, xp, gb):
+        return xp.broadcast_to(xp.reshape(gb, (1, -1, 1, 1)), ctx.shape)
 
 
 class Conv2dInputGrad(Op):
@@ -133,19 +172,9 @@ class Conv2dInputGrad(Op):
     def forward(ctx, xp, g, w, *, in_shape, stride, padding, dilation, groups):
         _geometry(ctx, stride, padding, dilation, groups)
         ctx.in_shape = in_shape
-        n, c, h, wd = in_shape
-        _, cg, kh, kw = w.shape
-        ho, wo = g.shape[2:]
-        (sh, sw), (dh, dw), (pt, pb, pl, pr) = stride, dilation, padding
         dcols = _mm(_gmat(g, groups), _wmat(w, groups))          # (G, M, K)
-        dcols = dcols.reshape(groups, n, ho, wo, kh, kw, cg).transpose(1, 2, 3, 4, 5, 0, 6)
-        buf = xp.zeros((n, h + pt + pb, wd + pl + pr, groups, cg), dtype=g.dtype)
-        for i in range(kh):        # one slice-add per kernel offset, never per window
-            for j in range(kw):
-                buf[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                    j * dw:j * dw + sw * (wo - 1) + 1:sw] += dcols[:, :, :, i, j]
-        gx = buf[:, pt:pt + h, pl:pl + wd].reshape(n, h, wd, c)
-        return gx.transpose(0, 3, 1, 2)
+        return conv_scatter_windows(xp, dcols, in_shape, w.shape[2:], stride, padding,
+                                    dilation, g.shape[2:])
 
     def backward(ctx, xp, gg, g, w):
         need = ctx.needs_input_grad
@@ -166,7 +195,7 @@ class Conv2dWeightGrad(Op):
         # derivative with respect to x is written below, not through it)
         _geometry(ctx, stride, padding, dilation, groups)
         if cols is None:
-            cols, _ = _cols(xp, x, w_shape[2:], stride, padding, dilation, groups)
+            cols, _ = conv_windows(xp, x, w_shape[2:], stride, padding, dilation, groups)
         return _weight_grad(cols, g, w_shape, groups)
 
     def backward(ctx, xp, gw, x, g):

@@ -15,14 +15,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.op import Op
+from .kernels import accelerated
 
 
-def _alloc(xp, like, shape, fill):
+def _alloc(xp, like, shape, fill, dtype=None):
     """A filled (N, C, H, W) array with the memory layout of ``like`` (NHWC stays NHWC)."""
     n, c, h, w = shape
+    dtype = like.dtype if dtype is None else dtype
     if not like.flags.c_contiguous and like.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return xp.full((n, h, w, c), fill, dtype=like.dtype).transpose(0, 3, 1, 2)
-    return xp.full(shape, fill, dtype=like.dtype)
+        return xp.full((n, h, w, c), fill, dtype=dtype).transpose(0, 3, 1, 2)
+    return xp.full(shape, fill, dtype=dtype)
 
 
 def _padded(xp, x, pads, fill):
@@ -48,6 +50,7 @@ def _crop(buf, pads, in_shape):
     return buf[:, :, pt:pt + in_shape[2], pl:pl + in_shape[3]]
 
 
+@accelerated
 def max_with_offsets(xp, x, kernel, stride, pads, dilation, out_hw):
     """Window maxima and, per window, the kernel offset of its first maximum (as PyTorch)."""
     buf = _padded(xp, x, pads, -xp.inf)
@@ -56,9 +59,22 @@ def max_with_offsets(xp, x, kernel, stride, pads, dilation, out_hw):
     for s in sl[1:]:
         xp.maximum(out, buf[s], out=out)
     idx = xp.zeros_like(out, dtype=np.int8 if len(sl) < 128 else np.int32)
-    for k in range(len(sl) - 1, 0, -1):     # downwards: the smallest offset of a tie wins
+    for k in range(len(sl) - 1, -1, -1):    # downwards: the smallest offset of a tie wins
         xp.copyto(idx, k, where=buf[sl[k]] == out)
     return out, idx
+
+
+@accelerated
+def max_scatter(xp, g, idx, in_shape, kernel, stride, pads, dilation):
+    """Each window's gradient ``g`` added at its argmax offset ``idx`` of an ``in_shape`` array,
+    in the layout of ``idx`` (the pooled input's: a channels-last input gets a channels-last
+    gradient even when ``g`` comes back NCHW from a flatten)."""
+    n, c, h, w = in_shape
+    buf = _alloc(xp, idx, (n, c, h + pads[0] + pads[1], w + pads[2] + pads[3]), 0, g.dtype)
+    for k, s in enumerate(_slices(kernel, stride, dilation, g.shape[2:])):
+        view = buf[s]
+        xp.add(view, g, out=view, where=idx == k)
+    return _crop(buf, pads, in_shape)
 
 
 class MaxPool2d(Op):
@@ -83,12 +99,7 @@ class MaxPool2dScatter(Op):
     def forward(ctx, xp, g, *, idx, in_shape, kernel, stride, pads, dilation):
         ctx.idx, ctx.geo = idx, dict(in_shape=in_shape, kernel=kernel, stride=stride,
                                      pads=pads, dilation=dilation)
-        n, c, h, w = in_shape
-        buf = _alloc(xp, g, (n, c, h + pads[0] + pads[1], w + pads[2] + pads[3]), 0)
-        for k, s in enumerate(_slices(kernel, stride, dilation, g.shape[2:])):
-            view = buf[s]
-            xp.add(view, g, out=view, where=idx == k)
-        return _crop(buf, pads, in_shape)
+        return max_scatter(xp, g, idx, in_shape, kernel, stride, pads, dilation)
 
     def backward(ctx, xp, gg):
         return xp.max_pool2d_gather(gg, idx=ctx.idx, **ctx.geo)
