@@ -31,7 +31,7 @@ def _check_betas(opt, betas):
 
 
 def _check_supported(opt, differentiable):
-    """``fused``/``capturable`` only pick PyTorch kernels: accepted and ignored."""
+    """``differentiable=True`` is refused (``fused`` is read by the step loop)."""
     if differentiable:
         raise NotImplementedError(f"{opt}: differentiable=True (backprop through the update) is "
                                   "not supported")

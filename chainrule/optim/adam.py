@@ -63,6 +63,7 @@ class Adam(_Moments):
     """
 
     _name = "Adam"
+    _fused_kernel = "adam"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,

@@ -54,7 +54,10 @@ class Optimizer:
       gradients are copied in at each step), ``False`` once per parameter, ``None`` (default)
       picks flat for groups of fewer than 65,536 elements (plain SGD: never); the numbers are
       the same bit for bit.
-    * ``capturable``, ``fused``: pick PyTorch's device kernels; accepted, no effect here.
+    * ``fused``: SGD, Adam and AdamW update each parameter in one pass with a numba kernel
+      (``None``, the default: when numba is installed and ``cr.ops.kernels`` is not switched to
+      NumPy; ``True``: required; ``False``: the NumPy update). Same numbers, bit for bit.
+    * ``capturable``: picks PyTorch's device kernels; accepted, no effect here.
     * ``differentiable``: backpropagation through the update; ``True`` is refused.
 
     ``step(closure)`` returns the closure's loss (``None`` without a closure).
@@ -230,9 +233,10 @@ class Optimizer:
                 cs.append(self._scalars(h, st, fresh))
         else:                     # plain SGD keeps no state at all, as PyTorch
             sts = cs = [None] * len(params)
+        kernel = self._kernel(group)
         foreach = group.get("foreach")
-        if foreach is None:
-            foreach = self._flat_pays(group, params)
+        if foreach is None:     # flat buffers save NumPy calls; a one-pass kernel saves more
+            foreach = kernel is None and self._flat_pays(group, params)
         if foreach and cs.count(cs[0]) == len(cs):
             flat = flat_for(self, params, sts, keys, _buffer)
             if flat is not None:
@@ -245,8 +249,9 @@ class Optimizer:
                     p._data -= o
                     p._version += 1
                 return
-        # per parameter, the update goes through new arrays (np.empty_like keeps the layout):
-        # no kept work arrays to manage; measured no slower (docs/performance.md)
+        # per parameter: a one-pass kernel when the algorithm has one and it is on (fused=), else
+        # the NumPy update into a new array (np.empty_like keeps the layout; measured no slower
+        # than kept work arrays, docs/performance.md)
         empty_like = np.empty_like
         for p, st, c in zip(params, sts, cs):
             d = p._data
@@ -255,10 +260,43 @@ class Optimizer:
                 g = _prepare(g, d, wd, maximize, empty_like(d))
             if decay is not None:
                 d *= decay
-            out = empty_like(d)
-            self._update(h, c, g, {k: st[k]._data for k in keys} if keys else {}, out)
-            d -= out
+            bufs = {k: st[k]._data for k in keys} if keys else {}
+            if kernel is None or kernel(h, c, d, g, list(bufs.values())) is NotImplemented:
+                out = empty_like(d)
+                self._update(h, c, g, bufs, out)
+                d -= out
             p._version += 1
+
+    _fused_kernel = None    # the name of the algorithm's one-pass kernel in optim/_fused_numba
+
+    def _kernel(self, group):
+        """The one-pass update kernel this group uses, or None for the NumPy update.
+
+        ``fused=None`` (default): the kernel when the algorithm has one and chainrule's kernels
+        are numba's (``cr.ops.kernels``: numba installed, not switched off); ``fused=False``:
+        never; ``fused=True``: always, and an error when it cannot be had."""
+        fused = group.get("fused")
+        if fused is False or (fused is None and self._fused_kernel is None):
+            return None
+        name = type(self).__name__
+        owner = next(c for c in type(self).__mro__ if c.__dict__.get("_fused_kernel"))  \
+            if self._fused_kernel is not None else None
+        if owner is not None and any(getattr(type(self), m) is not getattr(owner, m)
+                                     for m in ("_update", "_hyper", "_scalars", "_buffers")):
+            owner = None       # a subclass changed the rule: the kernel would not be its rule
+        if owner is None:
+            if fused:
+                raise RuntimeError(f"{name}: fused=True, but {name} has no fused kernel (SGD, "
+                                   "Adam and AdamW have one)")
+            return None
+        from ..ops import kernels
+        if kernels.active() != "numba":
+            if fused:
+                raise RuntimeError(f"{name}: fused=True needs the numba kernels (pip install "
+                                   "'chainrule[fast]', and CHAINRULE_KERNELS not 'numpy')")
+            return None
+        from . import _fused_numba
+        return getattr(_fused_numba, self._fused_kernel)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self):

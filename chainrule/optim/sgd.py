@@ -47,6 +47,7 @@ class SGD(Optimizer):
             foreach=foreach, differentiable=differentiable, fused=fused))
 
     _keeps_step = False
+    _fused_kernel = "sgd"
 
     def _hyper(self, group):
         return (float(group["lr"]), float(group["momentum"]), 1.0 - float(group["dampening"]),
