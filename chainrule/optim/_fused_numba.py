@@ -29,11 +29,13 @@ def _jit(fn):
 
 def _flat(d, g, bufs):
     """The arrays as 1-D views, or None when a kernel cannot take them."""
-    arrays = (d, g, *bufs)
     dt = d.dtype
-    if dt not in _FLOATS or any(a.dtype != dt or not a.flags.c_contiguous or a.shape != d.shape
-                                for a in arrays):
+    if dt not in _FLOATS:
         return None
+    arrays = [d, g, *bufs]
+    for a in arrays:
+        if a.dtype != dt or not a.flags.c_contiguous or a.shape != d.shape:
+            return None
     return [a.reshape(-1) for a in arrays]
 
 

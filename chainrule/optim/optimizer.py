@@ -28,6 +28,7 @@ from ..tensor import Tensor
 from ._arrays import _prepare
 from ._checks import required
 from ._foreach import flat_for
+from ._fused import kernel_for
 
 __all__ = ["Optimizer", "required"]
 
@@ -270,33 +271,8 @@ class Optimizer:
     _fused_kernel = None    # the name of the algorithm's one-pass kernel in optim/_fused_numba
 
     def _kernel(self, group):
-        """The one-pass update kernel this group uses, or None for the NumPy update.
-
-        ``fused=None`` (default): the kernel when the algorithm has one and chainrule's kernels
-        are numba's (``cr.ops.kernels``: numba installed, not switched off); ``fused=False``:
-        never; ``fused=True``: always, and an error when it cannot be had."""
-        fused = group.get("fused")
-        if fused is False or (fused is None and self._fused_kernel is None):
-            return None
-        name = type(self).__name__
-        owner = next(c for c in type(self).__mro__ if c.__dict__.get("_fused_kernel"))  \
-            if self._fused_kernel is not None else None
-        if owner is not None and any(getattr(type(self), m) is not getattr(owner, m)
-                                     for m in ("_update", "_hyper", "_scalars", "_buffers")):
-            owner = None       # a subclass changed the rule: the kernel would not be its rule
-        if owner is None:
-            if fused:
-                raise RuntimeError(f"{name}: fused=True, but {name} has no fused kernel (SGD, "
-                                   "Adam and AdamW have one)")
-            return None
-        from ..ops import kernels
-        if kernels.active() != "numba":
-            if fused:
-                raise RuntimeError(f"{name}: fused=True needs the numba kernels (pip install "
-                                   "'chainrule[fast]', and CHAINRULE_KERNELS not 'numpy')")
-            return None
-        from . import _fused_numba
-        return getattr(_fused_numba, self._fused_kernel)
+        """The one-pass update kernel this group uses, or None (see optim/_fused.py)."""
+        return kernel_for(self, group)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self):
