@@ -36,7 +36,7 @@ def _train(name, kw, fused, dtype, steps=6):
 @pytest.mark.parametrize("name,kw", CASES)
 def test_fused_equals_numpy_update_bit_for_bit(name, kw, dtype):
     with cr.ops.kernels.using("numba"):
-        fused, opt = _train(name, kw, None, dtype)
+        fused, opt = _train(name, kw, True, dtype)     # amsgrad: the kernel hands back to NumPy
     plain, _ = _train(name, kw, False, dtype)
     for a, b in zip(fused, plain):
         assert a.dtype == dtype
@@ -57,15 +57,22 @@ def test_fused_state_matches_numpy_state():
 
 def test_kernel_used_only_where_it_is_the_rule():
     w = [cr.zeros(3, requires_grad=True)]
+    big = [cr.zeros((256, 256), requires_grad=True)]
     with cr.ops.kernels.using("numba"):
-        assert cr.optim.SGD(w, lr=0.1)._kernel(cr.optim.SGD(w, lr=0.1).param_groups[0])
+        opt = cr.optim.SGD(big, lr=0.1)
+        assert opt._kernel(opt.param_groups[0]) is not None       # fused=None, a large group
+        opt = cr.optim.SGD(w, lr=0.1)
+        assert opt._kernel(opt.param_groups[0]) is None           # small: the NumPy update
+        opt = cr.optim.SGD(w, lr=0.1, fused=True)
+        assert opt._kernel(opt.param_groups[0]) is not None
         assert cr.optim.SGD(w, lr=0.1, fused=False)._kernel({"fused": False}) is None
-        assert cr.optim.RMSprop(w)._kernel({"fused": None}) is None
+        opt = cr.optim.RMSprop(big)
+        assert opt._kernel(opt.param_groups[0]) is None
 
         class MySGD(cr.optim.SGD):          # a changed rule must not take SGD's kernel
             def _update(self, h, fresh, g, bufs, out):
                 np.multiply(g, 2 * h[0], out=out)
-        opt = MySGD(w, lr=0.1)
+        opt = MySGD(big, lr=0.1)
         assert opt._kernel(opt.param_groups[0]) is None
         with pytest.raises(RuntimeError, match="no fused kernel"):
             MySGD(w, lr=0.1, fused=True)._kernel({"fused": True})
@@ -73,13 +80,14 @@ def test_kernel_used_only_where_it_is_the_rule():
         opt = cr.optim.Adam(w, fused=True)
         with pytest.raises(RuntimeError, match="needs the numba kernels"):
             opt._kernel(opt.param_groups[0])
-        assert cr.optim.Adam(w)._kernel({"fused": None}) is None
+        opt = cr.optim.Adam(big)
+        assert opt._kernel(opt.param_groups[0]) is None
 
 
 def test_non_contiguous_parameter_takes_the_numpy_update():
     base = np.arange(12, dtype=np.float32).reshape(3, 4)
     outs = []
-    for fused in (None, False):
+    for fused in (True, False):
         w = cr.from_numpy(base.T.copy(order="F").T.copy().T)     # F-ordered view data
         w.requires_grad = True
         opt = cr.optim.Adam([w], lr=0.1, fused=fused)

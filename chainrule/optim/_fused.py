@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 _CLASS_KERNEL = {}
+FUSED_FROM = 1 << 16    # fused=None: the kernel for groups of at least this many elements
 
 
 def _class_kernel(cls):
@@ -22,9 +23,11 @@ def _class_kernel(cls):
 def kernel_for(opt, group):
     """The one-pass update kernel this group uses, or None for the NumPy update.
 
-    ``fused=None`` (default): the kernel when the algorithm has one and chainrule's kernels
-    are numba's (``cr.ops.kernels``: numba installed, not switched off); ``fused=False``:
-    never; ``fused=True``: always, and an error when it cannot be had."""
+    ``fused=None`` (default): the kernel when the algorithm has one, the group has at least
+    ``FUSED_FROM`` elements (below, the flat NumPy update is as fast and numba is not even
+    imported) and chainrule's kernels are numba's (``cr.ops.kernels``: numba installed, not
+    switched off); ``fused=False``: never; ``fused=True``: always, and an error when it cannot
+    be had."""
     fused = group.get("fused")
     if fused is False:
         return None
@@ -35,6 +38,8 @@ def kernel_for(opt, group):
             raise RuntimeError(f"{name}: fused=True, but {name} has no fused kernel (SGD, "
                                "Adam and AdamW have one)")
         return None
+    if fused is None and sum(p._data.size for p in group["params"]) < FUSED_FROM:
+        return None        # small: NumPy's few calls (flat) cost less than loading the JIT
     name = type(opt).__name__
     from ..ops import kernels
     if kernels.active() != "numba":

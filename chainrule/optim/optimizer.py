@@ -56,8 +56,9 @@ class Optimizer:
       picks flat for groups of fewer than 65,536 elements (plain SGD: never); the numbers are
       the same bit for bit.
     * ``fused``: SGD, Adam and AdamW update each parameter in one pass with a numba kernel
-      (``None``, the default: when numba is installed and ``cr.ops.kernels`` is not switched to
-      NumPy; ``True``: required; ``False``: the NumPy update). Same numbers, bit for bit.
+      (``None``, the default: for groups of 65,536 elements or more, when numba is installed and
+      ``cr.ops.kernels`` is not switched to NumPy; ``True``: required; ``False``: the NumPy
+      update). Same numbers, bit for bit.
     * ``capturable``: picks PyTorch's device kernels; accepted, no effect here.
     * ``differentiable``: backpropagation through the update; ``True`` is refused.
 
