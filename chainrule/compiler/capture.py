@@ -81,6 +81,8 @@ _MISS = object()     # what a program's fast path returns when the call may not 
 def _output(prog, args, out, ctxs):
     """The result of a replayed call: None, a detached tensor, or for a forward that needs a
     backward, a tensor whose graph node (``_Fused``) replays the recorded backwards."""
+    if prog.outs is not None:       # a tuple: no backward after the call (see _Program)
+        return tuple([_new(o, False, None) for o in out])
     if out is None:
         return None
     if prog.out_plan is None or not STATE.enabled:
@@ -202,9 +204,12 @@ class _Compiled:
         why = trace.why
         prog = None
         if why is None:
-            if out is not None and not isinstance(out, _Tensor):
-                why = f"a return value of type {type(out).__name__} (not a Tensor or None)"
-            elif isinstance(out, _Tensor) and not any(out is r for _, _, _, r in trace.ops):
+            outs = out if type(out) is tuple and out else (out,)
+            if out is not None and not all(isinstance(o, _Tensor) for o in outs):
+                why = (f"a return value of type {type(out).__name__} (not a Tensor, a tuple of "
+                       "Tensors or None)")
+            elif out is not None and not all(any(o is r for _, _, _, r in trace.ops)
+                                             for o in outs):
                 why = "a return value that no op of the call computed"
             else:
                 prog = _Program(trace, args, out)

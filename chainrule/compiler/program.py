@@ -66,6 +66,13 @@ class _Program:
             self.why = self.why or "a tensor from outside the call that has a grad_fn"
         if any(t._hooks for t in ext):
             self.why = self.why or "tensor hooks"
+        self.outs = None     # a tuple of tensors: the values it returns
+        if type(out) is tuple:
+            self.outs = tuple(produced[id(o)] for o in out)
+            if not self.events and any(o.requires_grad for o in out):
+                self.why = self.why or ("a tuple return value whose tensors need a backward "
+                                        "after the call (return one tensor)")
+            out = None
         self.out = produced.get(id(out)) if isinstance(out, _Tensor) else None
         self.out_plan = None
         if self.out is not None and out.requires_grad and not self.events:
@@ -103,7 +110,8 @@ class _Program:
         """True if ``other`` (a recording of another call) did the same thing: same ops, same
         constants, same events.  Outside tensors made afresh by each call must hold equal values."""
         if len(self.steps) != len(other.steps) or len(self.ext) != len(other.ext) or \
-                len(self.events) != len(other.events):
+                len(self.events) != len(other.events) or self.out != other.out or \
+                self.outs != other.outs:
             return False
         for a, b in zip(self.ext, other.ext):
             if a is not b and not (a._data.shape == b._data.shape and a._data.dtype ==
@@ -118,12 +126,7 @@ class _Program:
                 vb = pb[name]
                 if name in bound or va is vb:
                     continue
-                if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
-                    if not (isinstance(va, np.ndarray) and isinstance(vb, np.ndarray)
-                            and va.shape == vb.shape and va.dtype == vb.dtype
-                            and np.array_equal(va, vb, equal_nan=True)):
-                        return False
-                elif type(va) is not type(vb) or va != vb:
+                if not _equal(va, vb):
                     return False
         for (pa, ka, xa), (pb, kb, xb) in zip(self.events, other.events):
             if pa != pb or ka != kb:
@@ -154,3 +157,20 @@ class _Program:
         if self.out_plan is not None:
             self.backward, src = replay.build_backward(self)
             self.source += "\n" + src
+
+
+def _equal(a, b):
+    """Two recorded constants are the same: arrays by value (shape, dtype, NaN-aware), tuples
+    and lists element by element (an index may hold arrays), anything else by identity, or type
+    and ==."""
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+

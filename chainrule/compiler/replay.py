@@ -207,7 +207,10 @@ def _body(code, prog):
             code.bind(f"CK{j}", kw)
             code.emit(f"C{j}(*CA{j}, **CK{j})  # {getattr(fn, '__qualname__', fn)}")
     _ops(code, prog, done, n)
-    out = f"d{prog.out}" if prog.out is not None else "None"
+    if prog.outs is not None:
+        out = f"({''.join(f'd{k}, ' for k in prog.outs)})"
+    else:
+        out = f"d{prog.out}" if prog.out is not None else "None"
     ctxs = f"[{', '.join(f'c{k}' for k in range(n))}]" if prog.out_plan else "None"
     return out, ctxs
 
@@ -275,7 +278,9 @@ def build_fast(prog, signature, state, tensor, hook_dicts, module_dicts, miss, o
                   "return MISS")
     _guard_lines(code, prog, "MISS")
     out, ctxs = _body(code, prog)
-    if prog.out_plan is not None:
+    if prog.outs is not None:
+        code.emit(f"return ({''.join(f'_new(d{k}, False, None), ' for k in prog.outs)})")
+    elif prog.out_plan is not None:
         code.emit(f"return {code.bind('OUTPUT', output)}(args, {out}, {ctxs})")
     elif out == "None":
         code.emit("return None")
