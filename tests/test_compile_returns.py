@@ -66,3 +66,28 @@ def test_constants_holding_arrays_compare_by_value():
     b, pb, _ = _run(False, loss=lambda o, y: F.nll_loss(F.log_softmax(o, 1), y))
     for u, v in zip(pa, pb):
         np.testing.assert_array_equal(u, v)
+
+
+def test_fit_replays_forward_loss_and_backward_as_one_program(monkeypatch):
+    """With one of chainrule's losses, fit's compiled path replays the loss too: the loss op's
+    apply runs only in the recording calls; a user's loss function stays eager every batch."""
+    from chainrule.autograd.op import Op
+    from chainrule.ops.loss import CrossEntropyIndex
+    calls = []
+
+    def counting(cls, *a, **k):
+        calls.append(1)
+        return Op.apply.__func__(cls, *a, **k)
+    monkeypatch.setattr(CrossEntropyIndex, "apply", classmethod(counting))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 80)
+    for loss, most in ((nn.CrossEntropyLoss(), 2), (lambda o, t: F.cross_entropy(o, t), 10)):
+        calls.clear()
+        cr.manual_seed(0)
+        m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cr.train.fit(m, loss, cr.optim.SGD(m.parameters(), lr=0.1), (X, y), epochs=1,
+                         batch_size=8, verbose=0)
+        assert len(calls) == most       # 10 batches: 2 recordings, or every batch eagerly

@@ -109,6 +109,7 @@ class _Compiled:
         self.fullgraph = fullgraph
         self.cache = {}       # signature -> _Program (ready), ("first", _Program) or a reason
         self.warned = set()
+        self.on_give_up = None   # if set, called with the reason instead of warning (fit's use)
         self.fast = None      # the generated test-and-replay of the last replayed program
 
     def _watch(self, modules):
@@ -243,7 +244,9 @@ class _Compiled:
                f"call used {why}, which a replay cannot repeat")
         if self.fullgraph:
             raise RuntimeError(msg + " (fullgraph=True)")
-        if why not in self.warned:
+        if self.on_give_up is not None:
+            self.on_give_up(why)
+        elif why not in self.warned:
             self.warned.add(why)
             warnings.warn(msg, RuntimeWarning, stacklevel=4)
         if key is not None:

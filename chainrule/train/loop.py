@@ -30,6 +30,7 @@ from .callbacks import Callback, History, LRSchedulerCallback
 from .metrics import get_metric
 from .progress import ProgressBar
 from .state import _Run
+from .step import train_step
 
 __all__ = ["fit", "evaluate", "predict", "History"]
 
@@ -217,9 +218,12 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
             arguments must describe the same run.  A :class:`BackupAndRestore` callback sets
             ``checkpoint`` and ``resume`` by itself.
         checkpoint_extra: JSON-able data stored in the checkpoint, which ``resume`` must match.
-        compile: run the training forward and backward through ``cr.compile(model)`` (same
-            numbers, bit for bit, less Python per step); a batch signature it cannot replay runs
-            eagerly, with one warning saying why.  ``False``: always eager.
+        compile: replay each batch's ``zero_grad``, forward, loss and backward through
+            ``cr.compile`` (recorded once per batch shape; for a loss of chainrule's own the
+            whole of it, else the model alone; see :func:`chainrule.train.step.train_step`):
+            the same numbers, bit for bit, less Python per step.  The loss is then checked
+            and the optimizer step taken.  What cannot be replayed runs eagerly, with one
+            warning saying why.  ``False``: always eager.
 
     Returns:
         A :class:`History`: ``history.history`` maps ``loss``, ``accuracy``, ``val_loss``,
@@ -265,7 +269,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
         cb.stop_training = False        # a callback reused from an earlier fit starts afresh
     history.model, history.params = model, params
     run = _Run(model, optimizer, cbs, loader, generator, checkpoint, checkpoint_extra)
-    run.step_model = _compiled(model) if compile else model
+    run.train_step = train_step(model, loss_fn, optimizer, compile)
     was_training = getattr(model, "training", True)
     for cb in cbs:
         cb.on_train_begin({})
@@ -287,16 +291,6 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
     for cb in cbs:
         cb.on_train_end({})
     return history
-
-
-def _compiled(model):
-    """``cr.compile(model)`` for a module's training forward (the loss, the value checks and the
-    optimizer stay eager around it); the model itself is what callbacks and checkpoints see."""
-    from ..compiler import CompiledModule, compile as compile_
-    from ..nn.module import Module
-    if not isinstance(model, Module) or isinstance(model, CompiledModule):
-        return model
-    return compile_(model)
 
 
 def _nonfinite(what, value, epoch, step, last, optimizer):
@@ -341,14 +335,11 @@ def _epochs(run, model, loss_fn, optimizer, loader, val_loader, ms, epochs, ever
             if batch_cbs:
                 for cb in batch_cbs:
                     cb.on_batch_begin(b, {"batch": b})
-            optimizer.zero_grad()
-            out = _forward(run.step_model, x)
-            loss = loss_fn(out, y)
+            loss, out = run.train_step(x, y)    # zero_grad, forward, loss, backward
             lv = loss.item()
             if check and not math.isfinite(lv):
                 raise _nonfinite("loss", lv, epoch, b, last, optimizer)
             last = lv
-            loss.backward()
             optimizer.step()
             k = len(y)
             total += lv * k if mean else lv
