@@ -3,9 +3,17 @@ compiled, beside the hand-written NumPy step; systems take turns of 20 steps.
 
     python bench/bench_fused_ab.py sgd 128     # optimizer (sgd|adam), batch size, [rounds]
 """
-import sys, time, numpy as np
-sys.path.insert(0, "bench")
-import bench_numpy_mlp, chainrule as cr
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]     # this tree's bench helpers and chainrule
+import bench_numpy_mlp  # noqa: E402
+import chainrule as cr  # noqa: E402
+
 optn, B = sys.argv[1], int(sys.argv[2])
 rng = np.random.default_rng(0)
 X = rng.random((60000, 784), dtype=np.float32); y = rng.integers(0, 10, 60000)

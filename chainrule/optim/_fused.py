@@ -2,6 +2,9 @@
 ``_fused_numba.py``)."""
 from __future__ import annotations
 
+import importlib
+
+from ..ops import kernels
 
 _CLASS_KERNEL = {}
 FUSED_FROM = 1 << 16    # fused=None: the kernel for groups of at least this many elements
@@ -41,11 +44,10 @@ def kernel_for(opt, group):
     if fused is None and sum(p._data.size for p in group["params"]) < FUSED_FROM:
         return None        # small: NumPy's few calls (flat) cost less than loading the JIT
     name = type(opt).__name__
-    from ..ops import kernels
     if kernels.active() != "numba":
         if fused:
             raise RuntimeError(f"{name}: fused=True needs the numba kernels (pip install "
                                "'chainrule[fast]', and CHAINRULE_KERNELS not 'numpy')")
         return None
-    from . import _fused_numba
-    return getattr(_fused_numba, kernel)
+    # imported on first use only (it imports numba); later calls find it in sys.modules
+    return getattr(importlib.import_module("._fused_numba", __package__), kernel)

@@ -36,27 +36,29 @@ def train_step(model, loss_fn, optimizer, compile):  # noqa: A002  (torch.compil
         return loss, out
 
     if not compile:
-        return lambda x, y: run(model, (*x, y) if isinstance(x, tuple) else (x, y))
-    state = {"whole": None, "model": None}
+        return lambda x, y: run(model, _batch(x, y))
+    whole = forward = None
 
-    def model_only(batch):
-        if state["model"] is None:
-            own = isinstance(model, Module) and not isinstance(model, CompiledModule)
-            state["model"] = compile_(model) if own else model
-        return run(state["model"], batch)
+    def gave_up(why):            # no warning: the model alone is compiled from now on
+        nonlocal whole
+        whole = None
 
     if _replayable_loss(loss_fn):
         whole = compile_(lambda *batch: run(model, batch))
-        state["whole"] = whole
-
-        def gave_up(why):        # no warning: the model alone is compiled from now on
-            state["whole"] = None
         whole._compiled.on_give_up = gave_up
 
     def step(x, y):
-        batch = (*x, y) if isinstance(x, tuple) else (x, y)
-        whole = state["whole"]
+        nonlocal forward
+        batch = _batch(x, y)
         if whole is not None and all(isinstance(t, Tensor) for t in batch):
             return whole(*batch)
-        return model_only(batch)
+        if forward is None:
+            own = isinstance(model, Module) and not isinstance(model, CompiledModule)
+            forward = compile_(model) if own else model
+        return run(forward, batch)
     return step
+
+
+def _batch(x, y):
+    """The step's positional tensors: the model's inputs (several as a tuple), then the target."""
+    return (*x, y) if isinstance(x, tuple) else (x, y)
