@@ -110,7 +110,8 @@ def test_backup_and_restore_callback(tmp_path):
         np.testing.assert_array_equal(ref[k], out[k])
 
 
-def test_sigterm_saves_the_state_then_stops(tmp_path):
+@pytest.mark.parametrize("at", [4, 8])     # 8: the epoch's last batch (9 batches of 10)
+def test_sigterm_saves_the_state_then_stops(tmp_path, at):
     X, y = _data()
     ckpt = str(tmp_path / "c.npz")
 
@@ -119,7 +120,7 @@ def test_sigterm_saves_the_state_then_stops(tmp_path):
             self.fire = fire
 
         def on_batch_end(self, batch, logs=None):
-            if batch == 4 and self.fire:
+            if batch == at and self.fire:
                 self.fire = False
                 os.kill(os.getpid(), signal.SIGTERM)
 
@@ -133,11 +134,11 @@ def test_sigterm_saves_the_state_then_stops(tmp_path):
         return _weights(model)
 
     handler = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(TrainingInterrupted, match="SIGTERM in epoch 1, after step 5") as exc:
+    with pytest.raises(TrainingInterrupted, match=f"SIGTERM in epoch 1, after step {at + 1}") as exc:
         run(None, fire=True)
     assert exc.value.signum == signal.SIGTERM and exc.value.path == ckpt
     assert signal.getsignal(signal.SIGTERM) is handler              # handlers restored
-    assert cr.load(ckpt)["step"] == 5
+    assert cr.load(ckpt)["step"] == at + 1
     resumed = run(ckpt)
     os.unlink(ckpt)
     ref = run(None)

@@ -330,6 +330,7 @@ def _epochs(run, model, loss_fn, optimizer, loader, val_loader, ms, epochs, ever
         t0 = time.perf_counter()
         batches, (total, n, sums, outs, tgts) = run.begin_epoch(epoch, ms)
         stop = False            # without batch callbacks, metrics run once per epoch
+        b = run.step - 1        # a run resumed after its epoch's last batch has none left
         for b, batch in batches:
             x, y = _split(batch, "fit")
             if batch_cbs:
