@@ -133,7 +133,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 g = pop(id(t), None)
                 if g is None:
                     continue
-                g = _visit(t, g, create_graph, capture, captured, accumulate, handed)
+                if t._hooks or t._retain or capture is not None:
+                    g = _visit(t, g, create_graph, capture, captured, accumulate, handed)
             else:
                 g = [None] * node.n_outputs
                 for t in outs:
@@ -153,7 +154,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
                 d = inp._data
                 if gi.shape != d.shape:
                     gi = sum_to(gi, d.shape)
-                if gi.dtype != d.dtype:
+                if gi.dtype is not d.dtype and gi.dtype != d.dtype:
                     gi = gi.to(d.dtype) if create_graph else gi.astype(d.dtype)
                 k = id(inp)
                 prev = get(k)

@@ -43,11 +43,20 @@ def kernel_for(opt, group):
         return None
     if fused is None and sum(p._data.size for p in group["params"]) < FUSED_FROM:
         return None        # small: NumPy's few calls (flat) cost less than loading the JIT
-    name = type(opt).__name__
     if kernels.active() != "numba":
         if fused:
+            name = type(opt).__name__
             raise RuntimeError(f"{name}: fused=True needs the numba kernels (pip install "
                                "'chainrule[fast]', and CHAINRULE_KERNELS not 'numpy')")
         return None
-    # imported on first use only (it imports numba); later calls find it in sys.modules
-    return getattr(importlib.import_module("._fused_numba", __package__), kernel)
+    return getattr(_numba_kernels(), kernel)
+
+
+_MODULE = []
+
+
+def _numba_kernels():
+    """``_fused_numba``, imported on first use only (it imports numba)."""
+    if not _MODULE:
+        _MODULE.append(importlib.import_module("._fused_numba", __package__))
+    return _MODULE[0]

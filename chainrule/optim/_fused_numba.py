@@ -29,14 +29,15 @@ def _jit(fn):
 
 def _flat(d, g, bufs):
     """The arrays as 1-D views, or None when a kernel cannot take them."""
-    dt = d.dtype
-    if dt not in _FLOATS:
+    dt, shape = d.dtype, d.shape
+    if dt not in _FLOATS or not d.flags.c_contiguous:
         return None
-    arrays = [d, g, *bufs]
-    for a in arrays:
-        if a.dtype != dt or not a.flags.c_contiguous or a.shape != d.shape:
+    out = [d.reshape(-1)]
+    for a in (g, *bufs):
+        if a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
             return None
-    return [a.reshape(-1) for a in arrays]
+        out.append(a.reshape(-1))
+    return out
 
 
 @_jit
