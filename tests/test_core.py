@@ -333,6 +333,68 @@ def test_a_rule_with_an_unregistered_numpy_call_says_so_under_create_graph():
         cr.grad(Square.apply(x).sum(), x, create_graph=True)
 
 
+def test_a_kept_value_is_read_to_first_order_and_recomputed_under_create_graph():
+    from chainrule.autograd.op import Op
+
+    class Cube(Op):              # y = x^3; the backward reads 3 x^2, which the forward keeps
+        name = "test_cube_kept"
+        save = ("slope",)
+
+        def forward(ctx, xp, x):
+            ctx.slope = 3 * x * x
+            return x * x * x
+
+        def slope(ctx, xp, x):
+            return 3 * x * x
+
+        def backward(ctx, xp, g, slope):
+            return g * slope
+
+    x = leaf([0.5, -2.0])
+    y = Cube.apply(x)
+    y._node.slope[...] = 100.0        # proof that a plain backward reads what the forward kept
+    g, = cr.grad(y.sum(), x)
+    np.testing.assert_array_equal(g.numpy(), [100.0, 100.0])
+    g, = cr.grad(Cube.apply(x).sum(), x, create_graph=True)     # recomputed: 3x^2, then 6x
+    np.testing.assert_allclose(g.detach().numpy(), [0.75, 12.0])
+    gg, = cr.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), [3.0, -12.0])
+    assert gradcheck(Cube.apply, (x,)) and gradgradcheck(Cube.apply, (x,))
+
+
+def test_a_kept_value_the_forward_did_not_set_or_cannot_recompute_is_an_error():
+    from chainrule.autograd.op import Op
+
+    class Forgets(Op):
+        name = "test_forgets_kept"
+        save = ("twice",)
+
+        def forward(ctx, xp, x):
+            return x * 2
+
+        def twice(ctx, xp, x):
+            return 2 * x
+
+        def backward(ctx, xp, g, twice):
+            return g * 2
+
+    with pytest.raises(RuntimeError, match=r"Forgets.forward did not set ctx.twice"):
+        Forgets.apply(leaf([1.0])).sum().backward()
+    with pytest.raises(TypeError, match="not array arguments of its forward"):
+        class Wrong(Op):
+            name = "test_wrong_kept"
+            save = ("k",)
+
+            def forward(ctx, xp, x):
+                return x
+
+            def k(ctx, xp, y):
+                return y
+
+            def backward(ctx, xp, g, k):
+                return g
+
+
 def test_a_replay_traceback_shows_the_generated_line():
     import linecache
     import traceback

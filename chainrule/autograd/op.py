@@ -18,7 +18,13 @@ plain ``backward()`` it gets arrays and :data:`ARRAY`; under ``create_graph=True
 Tensors and :data:`TENSOR`, where each registered name is that op's differentiable ``apply``
 (NumPy's names keep NumPy's signatures: ``xp.exp``, ``xp.sum(x, axis=, keepdims=)``,
 ``xp.where``).  A NumPy function with no registered op has no derivative there, and says so.
-``ctx`` carries only constants (shapes, axes, piecewise-constant masks).
+``ctx`` carries only constants (shapes, axes, piecewise-constant masks), and kept values.
+
+A *kept value* is one the forward computes anyway and the backward needs (cross-entropy's
+softmax): ``save`` names it, the forward sets ``ctx.<name>``, and a method ``<name>(ctx, xp,
+<array arguments>)`` says how it follows from the inputs.  A plain backward reads the array the
+forward kept; under ``create_graph`` the method computes it again on the input tensors, so its
+own derivative is not lost.
 
 The engine (``graph/engine.py``) reduces gradients to broadcast shapes and casts them back to an
 input's dtype, and this module checks, before a backward runs, that nothing it saved was changed
@@ -45,7 +51,8 @@ _SEQ = itertools.count()   # creation order of graph nodes: backward runs newest
 class Op:
     """Base class of primitives and graph nodes (see the module docstring).
 
-    Class attributes a primitive may set: ``save`` (names of the values its backward reads),
+    Class attributes a primitive may set: ``save`` (names of the values its backward reads:
+    array arguments, outputs, or kept values, see the module docstring),
     ``outputs`` (how many arrays forward returns), ``nondiff_outputs`` (indices of outputs with
     no gradient, such as argmax indices), ``view`` (the output is a view of the first input: it
     shares that input's version counter), ``name`` (the xp name; default: lowercased class),
@@ -74,7 +81,7 @@ class Op:
                                                                  P.POSITIONAL_OR_KEYWORD))
         cls._varargs = any(p.kind == P.VAR_POSITIONAL for p in params)
         cls._consts = tuple(p.name for p in params if p.kind == P.KEYWORD_ONLY)
-        order = []
+        order, kept = [], []
         for s in cls.save:
             if s == "out":
                 order.append((False, 0))
@@ -82,12 +89,18 @@ class Op:
                 order.append((False, int(s[3:])))
             elif s in cls._arrays:
                 order.append((True, cls._arrays.index(s)))
+            elif callable(cls.__dict__.get(s)):
+                order.append((None, s))
+                kept.append(s)
             else:
                 raise TypeError(f"{cls.__name__}.save names {s!r}, which is neither an array "
-                                f"argument of its forward {cls._arrays} nor an output")
+                                f"argument of its forward {cls._arrays}, nor an output, nor a "
+                                "method that computes a kept value from the inputs")
         cls._save = tuple(order)
-        cls._save_in = tuple(i for is_in, i in order if is_in)
-        cls._save_out = tuple(sorted({i for is_in, i in order if not is_in}))
+        cls._kept = _kept_rules(cls, kept)
+        cls._save_in = tuple(sorted({i for is_in, i in order if is_in} |
+                                    {i for _, args in cls._kept.values() for i in args}))
+        cls._save_out = tuple(sorted({i for is_in, i in order if is_in is False}))
         cls.n_outputs = cls.outputs
         if cls.name in REGISTRY and REGISTRY[cls.name].__qualname__ != cls.__qualname__:
             raise TypeError(f"two ops are named {cls.name!r}: {REGISTRY[cls.name].__qualname__} "
@@ -171,7 +184,8 @@ class Op:
         if create_graph:
             if cls.double_backward_error is not None:
                 raise RuntimeError(cls.double_backward_error)
-            saved = [inputs[i] if is_in else self._out_tensor(i) for is_in, i in cls._save]
+            saved = [inputs[i] if is_in else self._out_tensor(i) if is_in is False else
+                     self._recompute(i) for is_in, i in cls._save]
             try:
                 gs = cls.backward(self, TENSOR, g, *saved)
             except NoDerivative as e:
@@ -180,7 +194,8 @@ class Op:
                     "has no second derivative (create_graph=True); write the rule with "
                     "registered ops") from None
         else:
-            saved = [inputs[i]._data if is_in else self._y[i] for is_in, i in cls._save]
+            saved = [inputs[i]._data if is_in else self._y[i] if is_in is False else
+                     _kept_value(self, i) for is_in, i in cls._save]
             gs = cls.backward(self, ARRAY, g, *saved)
         if type(gs) is not tuple:
             gs = (gs,)
@@ -196,6 +211,12 @@ class Op:
         for i, (t, v) in enumerate(zip(self.inputs, self._vin)):
             if _ver(t) != v and (i in cls._save_in or t._node is not None):
                 raise _modified(self, _input_name(cls, i), t.shape, _ver(t), v)
+
+    def _recompute(self, name):
+        """A kept value under ``create_graph``: computed again from the input tensors by the
+        op's method of that name, so that its own derivative is not lost."""
+        fn, args = type(self)._kept[name]
+        return fn(self, TENSOR, *[self.inputs[i] for i in args])
 
     def _out_tensor(self, k):
         t = self._yref[k]()
@@ -241,6 +262,33 @@ class Op:
         d = self.__dict__
         d.clear()
         d["inputs"] = None
+
+
+def _kept_rules(cls, names):
+    """``name -> (function, input indices)`` for the kept values named in ``save``: each is a
+    method ``name(ctx, xp, <array arguments of forward>)``; forward sets ``ctx.<name>``."""
+    rules = {}
+    for name in names:
+        f = cls.__dict__[name]
+        if not isinstance(f, staticmethod):
+            f = staticmethod(f)
+            setattr(cls, name, f)
+        fn = f.__func__
+        params = list(inspect.signature(fn).parameters)[2:]
+        bad = [a for a in params if a not in cls._arrays]
+        if bad:
+            raise TypeError(f"{cls.__name__}.{name} takes {bad}, which are not array arguments "
+                            f"of its forward {cls._arrays}")
+        rules[name] = (fn, tuple(cls._arrays.index(a) for a in params))
+    return rules
+
+
+def _kept_value(ctx, name):
+    try:
+        return ctx.__dict__[name]
+    except KeyError:
+        raise RuntimeError(f"{type(ctx).__name__}.forward did not set ctx.{name}, which its "
+                           "`save` names") from None
 
 
 def _ver(t):

@@ -106,7 +106,8 @@ def _ops(code, prog, start, stop):
         if need is not None:
             code.emit(f"c{k}.needs_input_grad = {code.bind(f'N{k}', need)}")
             if cls._save:     # the values its backward reads, as Op.vjp passes them
-                saved = [_array(*srcs[i]) if is_in else f"d{k}" for is_in, i in cls._save]
+                saved = [_array(*srcs[i]) if is_in else f"d{k}" if is_in is False else
+                         f"c{k}.{i}" for is_in, i in cls._save]
                 code.emit(f"c{k}.sv = ({', '.join(saved)},)")
 
 

@@ -18,14 +18,18 @@ class CrossEntropyIndex(Op):
     (0 for ignored samples).
     """
     name = "cross_entropy_index"
-    save = ("x",)
+    save = ("dlogits",)
 
     def forward(ctx, xp, x, *, target, weight, ignore, reduction):
         n = x.shape[0]
         rows = xp.arange(n)
         s = x - xp.maximum.reduce(x, axis=1, keepdims=True)
-        z = xp.add.reduce(xp.exp(s), axis=1, keepdims=True)
+        e = xp.exp(s)
+        z = xp.add.reduce(e, axis=1, keepdims=True)
         nll = xp.log(z[:, 0]) - s[rows, target]   # -log_softmax(x)[i, t_i]
+        e /= z                                     # softmax(x), then minus the one-hot targets:
+        e[rows, target] -= 1                       # d loss_i / d x_i, kept for the backward
+        ctx.dlogits, ctx.target = e, target
         # per-sample weights: class weight times "not ignored"; None when all are 1
         w = None
         if weight is not None:
@@ -35,9 +39,7 @@ class CrossEntropyIndex(Op):
             w = keep if w is None else w * keep
         if w is not None:
             nll = nll * w
-        onehot = xp.zeros(x.shape, dtype=x.dtype)
-        onehot[rows, target] = 1
-        ctx.onehot, ctx.w, ctx.reduction = onehot, w, reduction
+        ctx.w, ctx.reduction = w, reduction
         if reduction == "none":
             return nll
         total = xp.add.reduce(nll)
@@ -47,7 +49,11 @@ class CrossEntropyIndex(Op):
         with xp.errstate(invalid="ignore", divide="ignore"):   # every sample ignored: NaN
             return xp.asarray(total / ctx.denom, dtype=x.dtype)
 
-    def backward(ctx, xp, g, x):
+    def dlogits(ctx, xp, x):
+        """softmax(x) - onehot(target): what the forward keeps, computed again on tensors."""
+        return xp.softmax(x, axis=1) - xp.eye(x.shape[1], dtype=x.dtype)[ctx.target]
+
+    def backward(ctx, xp, g, dlogits):
         # d loss_i / d x_i = softmax(x_i) - onehot_i, times the sample's scale
         red, w = ctx.reduction, ctx.w
         if red == "mean":
@@ -56,7 +62,7 @@ class CrossEntropyIndex(Op):
             g = g * w
         if g.ndim:
             g = xp.reshape(g, (-1, 1))
-        return (xp.softmax(x, axis=1) - ctx.onehot) * g
+        return dlogits * g
 
 
 class BinaryCrossEntropy(Op):
