@@ -104,6 +104,35 @@ def test_max_pool_edge_values_match_the_reference(numba_kernels):
             assert np.array_equal(r, q, equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernels_equal_the_reference_bit_for_bit(dtype, numba_kernels):
+    """NaN, infinities, signed zeros; C-contiguous arrays above the size where numba runs, and
+    the others (small, transposed, tensors) left to the reference."""
+    from chainrule.ops import elementwise as E
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((96, 65)).astype(dtype)
+    x[0, :5] = [np.nan, -0.0, 0.0, np.inf, -np.inf]
+    g = rng.standard_normal(x.shape).astype(dtype)
+    g[1, :4] = [np.inf, -np.inf, np.nan, -0.0]
+    bits = np.int32 if dtype == np.float32 else np.int64
+    for a, b in [(x, g), (x.T, g.T), (x[:3], g[:3])]:
+        y = E.positive_part.reference(np, a)
+        with np.errstate(invalid="ignore"):
+            ref = (y, E.grad_where_positive.reference(np, b, y))
+            with kernels.using(numba_kernels):
+                got = (E.positive_part(np, a), E.grad_where_positive(np, b, y))
+        for r, q in zip(ref, got):
+            assert q.dtype == dtype and q.shape == r.shape
+            assert np.array_equal(np.ascontiguousarray(r).view(bits),
+                                  np.ascontiguousarray(q).view(bits))
+    with kernels.using(numba_kernels):             # a tensor (create_graph) takes the reference
+        t = cr.tensor(x.astype(np.float64), requires_grad=True)
+        u = cr.relu(t)
+        gx, = cr.grad((u * u).sum(), t, create_graph=True)
+        gg, = cr.grad(gx.sum(), t)
+    np.testing.assert_array_equal(gg.numpy()[1:], 2.0 * (x[1:] > 0))
+
+
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum_as_torch():
     torch = pytest.importorskip("torch")
     a = np.zeros((1, 2, 4, 4))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..autograd.op import Op, export
 from ._args import float_input, tensor_input
+from .kernels import accelerated
 
 
 class Exp(Op):
@@ -138,15 +139,27 @@ class Sigmoid(Op):
         return g * (y * (1 - y))
 
 
+@accelerated
+def positive_part(xp, x):
+    """max(x, 0) (NaN stays NaN, -0.0 becomes 0.0)."""
+    return xp.maximum(x, 0)
+
+
+@accelerated
+def grad_where_positive(xp, g, y):
+    """``g`` where ``y > 0``, else ``g * 0`` (arrays, or tensors under create_graph)."""
+    return g * (y > 0)
+
+
 class Relu(Op):
     """max(0, x); the gradient mask is read from the output (a constant almost everywhere)."""
     save = ("out",)
 
     def forward(ctx, xp, x):
-        return xp.maximum(x, 0)
+        return positive_part(xp, x)
 
     def backward(ctx, xp, g, y):
-        return g * (y > 0)
+        return grad_where_positive(xp, g, y)
 
 
 class Abs(Op):
