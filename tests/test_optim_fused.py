@@ -98,3 +98,36 @@ def test_non_contiguous_parameter_takes_the_numpy_update():
                 opt.step()
         outs.append(w.detach().numpy().copy())
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=1e-2)),
+                                     ("AdamW", dict(lr=1e-2, weight_decay=0.1))])
+def test_a_group_kernel_equals_numpy_with_uneven_steps_and_mixed_groups(name, kw):
+    """One compiled call per group: parameters that start at different steps (step counts and
+    first momentum steps differ within the group), and groups it hands back whole to NumPy (two
+    dtypes, a transposed parameter)."""
+    def run(fused, make):
+        rng = np.random.default_rng(1)
+        ws = make(rng)
+        opt = getattr(cr.optim, name)(ws, fused=fused, **kw)
+        for step in range(5):
+            opt.zero_grad()
+            used = ws if step % 2 else ws[:1]           # the others get no gradient every step
+            sum(((w * w).sum() + w.cos().sum()) for w in used).backward()
+            opt.step()
+        return [w.detach().numpy().copy() for w in ws]
+
+    layouts = [
+        lambda r: [cr.tensor(r.standard_normal((6, 4)).astype(np.float32), requires_grad=True),
+                   cr.tensor(r.standard_normal(9).astype(np.float32), requires_grad=True)],
+        lambda r: [cr.tensor(r.standard_normal((6, 4)).astype(np.float32), requires_grad=True),
+                   cr.tensor(r.standard_normal(9), requires_grad=True)],          # float64
+        lambda r: [cr.tensor(r.standard_normal((6, 4)).astype(np.float32), requires_grad=True),
+                   cr.tensor(r.standard_normal((5, 3)).astype(np.float32).T, requires_grad=True)],
+    ]
+    for make in layouts:
+        with cr.ops.kernels.using("numba"):
+            fused = run(True, make)
+        plain = run(False, make)
+        for a, b in zip(fused, plain):
+            np.testing.assert_array_equal(a, b)

@@ -5,9 +5,10 @@ through work arrays); these loops make one, reading each element of the paramete
 state once.  Each loop does the NumPy reference's arithmetic in the same order, in the array's
 dtype, with the constants rounded to that dtype as NumPy rounds a Python float operand, and with
 no fused multiply-add (numba compiles without fast-math), so the results are the reference's bit
-for bit; ``tests/test_optim_fused.py`` checks that.  Each public function answers
-``NotImplemented`` for what it does not cover (a dtype other than float32/float64, arrays that are
-not C-contiguous), and the caller then runs the NumPy update.
+for bit; ``tests/test_optim_fused.py`` checks that.  Each public function updates a whole group
+in one compiled call, or answers ``NotImplemented``, before changing anything, for what it does
+not cover (a dtype other than float32/float64, a group of several dtypes, arrays that are not
+C-contiguous); the caller then runs the NumPy update.
 """
 from __future__ import annotations
 
@@ -27,86 +28,118 @@ def _jit(fn):
         return numba.njit(nogil=True, error_model="numpy")(fn)
 
 
-def _flat(d, g, bufs):
-    """The arrays as 1-D views, or None when a kernel cannot take them."""
-    dt, shape = d.dtype, d.shape
-    if dt not in _FLOATS or not d.flags.c_contiguous:
+def _flats(ds, gs, bufs):
+    """``(parameters, gradients, buffer lists)`` as tuples of 1-D views, or None when a kernel
+    cannot take them all (one dtype for the group, each array C-contiguous, same shapes)."""
+    dt = ds[0].dtype
+    if dt not in _FLOATS:
         return None
-    out = [d.reshape(-1)]
-    for a in (g, *bufs):
-        if a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
-            return None
-        out.append(a.reshape(-1))
-    return out
+    n = len(bufs[0]) if bufs else 0
+    fd, fg, fb = [], [], [[] for _ in range(n)]
+    for j, (d, g) in enumerate(zip(ds, gs)):
+        shape = d.shape
+        arrays = (d, g, *bufs[j]) if n else (d, g)
+        for a in arrays:
+            if a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
+                return None
+        fd.append(d.reshape(-1))
+        fg.append(g.reshape(-1))
+        for k in range(n):
+            fb[k].append(bufs[j][k].reshape(-1))
+    return tuple(fd), tuple(fg), [tuple(b) for b in fb]
+
+
+def _decay(ds, decay):
+    if decay is not None:          # AdamW's decoupled weight decay, before the update (NumPy)
+        for d in ds:
+            d *= decay
+
+
+# Each kernel takes the whole group: tuples of 1-D arrays (one numba call per step, not one per
+# parameter: a call costs about 3 us, as much as the update of a 1,000-element bias).
+@_jit
+def _sgd(ds, gs, lr):
+    for k in range(len(ds)):
+        d, g = ds[k], gs[k]
+        for i in range(d.size):
+            d[i] = d[i] - g[i] * lr
 
 
 @_jit
-def _sgd(d, g, lr):
-    for i in range(d.size):
-        d[i] = d[i] - g[i] * lr
+def _sgd_momentum(ds, gs, bs, lr, mom, keep, scaled, nesterov, fresh):
+    for k in range(len(ds)):
+        d, g, b, first = ds[k], gs[k], bs[k], fresh[k]
+        for i in range(d.size):
+            gi = g[i]
+            if first:
+                bi = gi
+            elif scaled:
+                bi = b[i] * mom + gi * keep
+            else:
+                bi = b[i] * mom + gi
+            b[i] = bi
+            if nesterov:
+                o = (bi * mom + gi) * lr
+            else:
+                o = bi * lr
+            d[i] = d[i] - o
 
 
-@_jit
-def _sgd_momentum(d, g, b, lr, mom, keep, scaled, nesterov, fresh):
-    for i in range(d.size):
-        gi = g[i]
-        if fresh:
-            bi = gi
-        elif scaled:
-            bi = b[i] * mom + gi * keep
-        else:
-            bi = b[i] * mom + gi
-        b[i] = bi
-        if nesterov:
-            o = (bi * mom + gi) * lr
-        else:
-            o = bi * lr
-        d[i] = d[i] - o
-
-
-def sgd(h, fresh, d, g, bufs):
-    """SGD's step on one parameter (``h`` = lr, momentum, 1 - dampening, nesterov)."""
-    flat = _flat(d, g, bufs)
+def sgd(h, cs, ds, gs, bufs, decay=None):
+    """SGD's step on a group (``h`` = lr, momentum, 1 - dampening, nesterov; ``cs``: per
+    parameter, whether its momentum buffer is new)."""
+    flat = _flats(ds, gs, bufs)
     if flat is None:
         return NotImplemented
-    t = d.dtype.type
+    _decay(ds, decay)
+    fd, fg, fb = flat
+    t = ds[0].dtype.type
     lr, momentum, keep, nesterov = h
-    if bufs:
-        _sgd_momentum(flat[0], flat[1], flat[2], t(lr), t(momentum), t(keep), keep != 1.0,
-                      bool(nesterov), bool(fresh))
+    if fb:
+        _sgd_momentum(fd, fg, fb[0], t(lr), t(momentum), t(keep), keep != 1.0, bool(nesterov),
+                      np.array(cs, dtype=np.bool_))
     else:
-        _sgd(flat[0], flat[1], t(lr))
+        _sgd(fd, fg, t(lr))
     return True
 
 
 @_jit
-def _adam(d, g, m, v, w, one_minus_w, small, b2, w2, eps_c, scale):
-    for i in range(d.size):
-        gi = g[i]
-        mi = m[i]
-        if small:                      # _lerp_: m + w (g - m), or g - (1 - w)(g - m)
-            mi = mi + (gi - mi) * w
-        else:
-            mi = gi - (gi - mi) * one_minus_w
-        m[i] = mi
-        vi = v[i] * b2 + (gi * w2) * gi
-        v[i] = vi
-        d[i] = d[i] - (mi / (np.sqrt(vi) + eps_c)) * scale
+def _adam(ds, gs, ms, vs, w, one_minus_w, small, b2, w2, eps_cs, scales):
+    for k in range(len(ds)):
+        d, g, m, v, eps_c, scale = ds[k], gs[k], ms[k], vs[k], eps_cs[k], scales[k]
+        for i in range(d.size):
+            gi = g[i]
+            mi = m[i]
+            if small:                      # _lerp_: m + w (g - m), or g - (1 - w)(g - m)
+                mi = mi + (gi - mi) * w
+            else:
+                mi = gi - (gi - mi) * one_minus_w
+            m[i] = mi
+            vi = v[i] * b2 + (gi * w2) * gi
+            v[i] = vi
+            d[i] = d[i] - (mi / (np.sqrt(vi) + eps_c)) * scale
 
 
-def adam(h, step, d, g, bufs):
-    """Adam's step on one parameter (``h`` = lr, beta1, beta2, eps; ``bufs`` = exp_avg,
-    exp_avg_sq); amsgrad's third buffer is left to the NumPy update."""
-    if len(bufs) != 2:
+def adam(h, cs, ds, gs, bufs, decay=None):
+    """Adam's step on a group (``h`` = lr, beta1, beta2, eps; ``cs``: each parameter's step
+    count; buffers exp_avg, exp_avg_sq); amsgrad's third buffer is left to the NumPy update."""
+    if bufs is None or len(bufs[0]) != 2:
         return NotImplemented
-    flat = _flat(d, g, bufs)
+    flat = _flats(ds, gs, bufs)
     if flat is None:
         return NotImplemented
-    t = d.dtype.type
+    _decay(ds, decay)
+    fd, fg, (fm, fv) = flat
+    dt = ds[0].dtype
+    t = dt.type
     lr, beta1, beta2, eps = h
     w = 1.0 - beta1
-    step_size = lr / (1.0 - beta1 ** step)
-    bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
-    _adam(flat[0], flat[1], flat[2], flat[3], t(w), t(1.0 - w), w < 0.5, t(beta2),
-          t(1.0 - beta2), t(eps * bc2_sqrt), t(step_size * bc2_sqrt))
+    eps_cs, scales = [], []
+    for step in cs:
+        step_size = lr / (1.0 - beta1 ** step)
+        bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
+        eps_cs.append(eps * bc2_sqrt)
+        scales.append(step_size * bc2_sqrt)
+    _adam(fd, fg, fm, fv, t(w), t(1.0 - w), w < 0.5, t(beta2), t(1.0 - beta2),
+          np.array(eps_cs, dtype=dt), np.array(scales, dtype=dt))
     return True

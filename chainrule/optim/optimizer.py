@@ -251,10 +251,19 @@ class Optimizer:
                     p._data -= o
                     p._version += 1
                 return
-        # per parameter: a one-pass kernel when the algorithm has one and it is on (fused=), else
-        # the NumPy update into a new array (np.empty_like keeps the layout; measured no slower
-        # than kept work arrays, docs/performance.md)
         empty_like = np.empty_like
+        if kernel is not None:      # the algorithm's one-pass kernel (fused=), the whole group
+            ds = [p._data for p in params]
+            gs = [p.grad._data for p in params]
+            if wd != 0.0 or maximize:
+                gs = [_prepare(g, d, wd, maximize, empty_like(d)) for g, d in zip(gs, ds)]
+            bufs = [[st[k]._data for k in keys] for st in sts] if keys else None
+            if kernel(h, cs, ds, gs, bufs, decay) is not NotImplemented:
+                for p in params:
+                    p._version += 1
+                return
+        # per parameter, the NumPy update into a new array (np.empty_like keeps the layout;
+        # measured no slower than kept work arrays, docs/performance.md)
         for p, st, c in zip(params, sts, cs):
             d = p._data
             g = p.grad._data
@@ -263,10 +272,9 @@ class Optimizer:
             if decay is not None:
                 d *= decay
             bufs = {k: st[k]._data for k in keys} if keys else {}
-            if kernel is None or kernel(h, c, d, g, list(bufs.values())) is NotImplemented:
-                out = empty_like(d)
-                self._update(h, c, g, bufs, out)
-                d -= out
+            out = empty_like(d)
+            self._update(h, c, g, bufs, out)
+            d -= out
             p._version += 1
 
     _fused_kernel = None    # the name of the algorithm's one-pass kernel in optim/_fused_numba
