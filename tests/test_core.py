@@ -333,6 +333,46 @@ def test_a_rule_with_an_unregistered_numpy_call_says_so_under_create_graph():
         cr.grad(Square.apply(x).sum(), x, create_graph=True)
 
 
+def test_in_place_on_an_output_of_a_node_with_several_outputs():
+    from chainrule.autograd.op import Op
+
+    class Two(Op):            # (2x, 3x); the backward reads output 1 only
+        name = "test_two_outputs"
+        outputs = 2
+        save = ("out1",)
+
+        def forward(ctx, xp, x):
+            return x * 2, x * 3
+
+        def backward(ctx, xp, g, y1):
+            return g[0] * 2 + g[1] * (y1 / y1) * 3
+
+    x = leaf([1.0, 2.0])
+    a, b = Two.apply(x)
+    a.mul_(5)                 # not saved: the gradient goes through the in-place node
+    (a.sum() + b.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [13.0, 13.0])
+    a, b = Two.apply(x)
+    b.mul_(5)                 # saved: refused, naming that output
+    with pytest.raises(RuntimeError, match=INPLACE + ".*output 1 of Two"):
+        (a.sum() + b.sum()).backward()
+
+
+def test_in_place_on_lstm_outputs_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((3, 2, 4))
+    lstm = nn.LSTM(4, 5, dtype=cr.float64)
+    ref = torch.nn.LSTM(4, 5).double()
+    ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in lstm.state_dict().items()})
+    xc, xt = leaf(x), torch.tensor(x, requires_grad=True)
+    for inp, m in ((xc, lstm), (xt, ref)):
+        out, (h, c) = m(inp)
+        out.mul_(2)
+        h.add_(1)
+        (out.sum() + h.sum() * 3 + c.sum()).backward()
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_a_kept_value_is_read_to_first_order_and_recomputed_under_create_graph():
     from chainrule.autograd.op import Op
 

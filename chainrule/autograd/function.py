@@ -106,6 +106,12 @@ class _UserNode:
                 return k
         raise RuntimeError(f"{self.label}: tensor is not one of this node's outputs")
 
+    def stand_in(self, t, old):
+        """``old`` stands for output ``t`` from now on (an in-place op rewrote ``t``)."""
+        k = self.output_index(t)
+        refs = self._orefs
+        self._orefs = refs[:k] + (weakref.ref(old),) + refs[k + 1:]
+
     def vjp(self, g, create_graph):
         gs = g if self.n_outputs != 1 else (g,)
         ctx = self.ctx

@@ -46,6 +46,7 @@ from .namespace import ARRAY, FUNCTIONS, REGISTRY, TENSOR, NoDerivative, export
 __all__ = ["Op", "ARRAY", "TENSOR", "REGISTRY", "FUNCTIONS", "NoDerivative", "export"]
 
 _SEQ = itertools.count()   # creation order of graph nodes: backward runs newest first
+_ONE_TRUE = (True,)
 
 
 class Op:
@@ -119,13 +120,18 @@ class Op:
     @classmethod
     def apply(cls, *inputs, **params):
         ctx = _object_new(cls)
-        out = cls.forward(ctx, ARRAY, *[t._data for t in inputs], **params)
-        record = False
-        if STATE.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    record = True
-                    break
+        if len(inputs) == 1:             # most ops: one tensor input (scalars are constants)
+            t = inputs[0]
+            out = cls.forward(ctx, ARRAY, t._data, **params)
+            record = t.requires_grad and STATE.enabled
+        else:
+            out = cls.forward(ctx, ARRAY, *[t._data for t in inputs], **params)
+            record = False
+            if STATE.enabled:
+                for t in inputs:
+                    if t.requires_grad:
+                        record = True
+                        break
         if cls.outputs != 1:
             return _finish_many(cls, ctx, inputs, out, record, params)
         if type(out) is not np.ndarray:   # 0-d arithmetic gives NumPy scalars: keep arrays
@@ -149,14 +155,20 @@ class Op:
             res._node = ctx
             ctx.inputs = inputs
             ctx.seq = next(_SEQ)
-            ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
-            ctx._vin = tuple([_ver(t) for t in inputs])
+            if len(inputs) == 1:
+                ctx.needs_input_grad = _ONE_TRUE
+                vc = t._vc
+                ctx._vin = (0 if vc is None else vc.n,)
+            else:
+                ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                ctx._vin = tuple([_ver(t) for t in inputs])
             if cls._save_out:
                 ctx._y = (out,)
                 ctx._yref = (weakref.ref(res),)
-                if res._vc is None:
-                    res._vc = Version()
-                ctx._yvc = ((res._vc, res._vc.n),)
+                vc = res._vc
+                if vc is None:
+                    vc = res._vc = Version()
+                ctx._yvc = ((vc, vc.n),)
             if STATE.anomaly:
                 ctx.site = user_frame()
         else:
@@ -170,13 +182,20 @@ class Op:
     def vjp(self, g, create_graph):
         cls = type(self)
         inputs = self.inputs
-        for t, v in zip(inputs, self._vin):
-            vc = t._vc         # (a tensor without a counter was never written: version 0)
-            if vc is not None and vc.n != v:
+        if len(inputs) == 1:
+            vc = inputs[0]._vc  # (a tensor without a counter was never written: version 0)
+            if vc is not None and vc.n != self._vin[0]:
                 self._check_inputs()
-                break
+        else:
+            for t, v in zip(inputs, self._vin):
+                vc = t._vc
+                if vc is not None and vc.n != v:
+                    self._check_inputs()
+                    break
         if cls._save_out:
-            for k, (vc, v) in zip(cls._save_out, self._yvc):
+            yvc = self._yvc          # (counter, version) of each output, by output index
+            for k in cls._save_out:
+                vc, v = yvc[k]
                 if vc.n != v:
                     raise _modified(self, f"output {k}", self._y[k].shape, vc.n, v)
         if self.n_outputs != 1:
@@ -193,10 +212,12 @@ class Op:
                     f"{cls.__name__}'s backward uses xp.{e}, which has no registered op, so it "
                     "has no second derivative (create_graph=True); write the rule with "
                     "registered ops") from None
-        else:
+        elif cls._save:
             saved = [inputs[i]._data if is_in else self._y[i] if is_in is False else
                      _kept_value(self, i) for is_in, i in cls._save]
             gs = cls.backward(self, ARRAY, g, *saved)
+        else:
+            gs = cls.backward(self, ARRAY, g)
         if type(gs) is not tuple:
             gs = (gs,)
         if len(gs) != len(inputs):
@@ -241,6 +262,15 @@ class Op:
             if r() is t:
                 return k
         raise RuntimeError(f"{self.name}: tensor is not one of this node's outputs")
+
+    def stand_in(self, t, old):
+        """``old`` (a copy of output ``t`` as it was) stands for that output from now on: an
+        in-place op rewrote ``t`` and rebased it onto its own node (several outputs only)."""
+        k = self.output_index(t)
+        refs = self._orefs
+        self._orefs = refs[:k] + (weakref.ref(old),) + refs[k + 1:]
+        if self._save_out:
+            self._yref = self._orefs
 
     def retarget(self, old, new):
         """Make ``new`` stand for output ``old`` (an in-place op rebases its tensor)."""

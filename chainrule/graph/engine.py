@@ -32,31 +32,29 @@ def _reachable(roots, posted=None):
     Nodes carry their creation number (``seq``), so sorting on it gives a valid reverse
     topological order without a recursive (or post-order) walk.
     """
-    found, outs, seen = [], {}, set()
+    found, outs, hooked = [], {}, set()
     stack = list(roots)
     while stack:
         t = stack.pop()
-        k = id(t)
-        if k in seen:
-            continue
-        seen.add(k)
         node = t._node
-        if node is None:
-            if posted is not None and t._hooks and _has_post_hooks(t):
+        if node is None:     # a leaf: only roots and leaves with hooks are pushed
+            if posted is not None and t._hooks and id(t) not in hooked and _has_post_hooks(t):
+                hooked.add(id(t))
                 posted.append(t)
+            continue
+        nk = id(node)
+        reached = outs.get(nk)
+        if reached is not None:       # a node seen before: through another of its outputs?
+            if node.n_outputs != 1 and not any(r is t for r in reached):
+                reached.append(t)
             continue
         inputs = node.inputs
         if inputs is None:
             raise _freed(t)
-        nk = id(node)
-        reached = outs.get(nk)
-        if reached is not None:       # a second output of a multi-output node
-            reached.append(t)
-            continue
         outs[nk] = [t]
         found.append((node.seq, nk, node))
         for inp in inputs:
-            if inp.requires_grad:
+            if inp.requires_grad and (inp._node is not None or inp._hooks):
                 stack.append(inp)
     found.sort(reverse=True)     # seq numbers are unique, so nodes are never compared
     return [(node, outs[nk]) for _, nk, node in found]

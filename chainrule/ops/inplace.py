@@ -21,8 +21,13 @@ from .movement import index_put, norm_key
 
 def _before(t):
     """The tensor as it was before the write, for the new node's input: its node, and a copy of
-    its values (as PyTorch keeps ``original_self``), so a backward that needs them has them."""
-    return _new(t._data.copy(), t.requires_grad, t._node)
+    its values (as PyTorch keeps ``original_self``), so a backward that needs them has them.
+    For a node with several outputs the copy takes the tensor's place among them."""
+    old = _new(t._data.copy(), t.requires_grad, t._node)
+    node = t._node
+    if node is not None and node.n_outputs != 1:
+        node.stand_in(t, old)
+    return old
 
 
 def _in_graph(self, others):
