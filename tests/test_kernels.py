@@ -110,11 +110,14 @@ def test_relu_kernels_equal_the_reference_bit_for_bit(dtype, numba_kernels):
     the others (small, transposed, tensors) left to the reference."""
     from chainrule.ops import elementwise as E
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((96, 65)).astype(dtype)
+    x = rng.standard_normal((160, 129)).astype(dtype)      # above min_size (16,384)
     x[0, :5] = [np.nan, -0.0, 0.0, np.inf, -np.inf]
     g = rng.standard_normal(x.shape).astype(dtype)
     g[1, :4] = [np.inf, -np.inf, np.nan, -0.0]
     bits = np.int32 if dtype == np.float32 else np.int64
+    from chainrule.ops import _kernels_numba as twins
+    assert twins.positive_part(x) is not NotImplemented     # the big C-contiguous case is numba's
+    assert twins.positive_part(x.T) is NotImplemented
     for a, b in [(x, g), (x.T, g.T), (x[:3], g[:3])]:
         y = E.positive_part.reference(np, a)
         with np.errstate(invalid="ignore"):
@@ -131,6 +134,26 @@ def test_relu_kernels_equal_the_reference_bit_for_bit(dtype, numba_kernels):
         gx, = cr.grad((u * u).sum(), t, create_graph=True)
         gg, = cr.grad(gx.sum(), t)
     np.testing.assert_array_equal(gg.numpy()[1:], 2.0 * (x[1:] > 0))
+
+
+def test_a_small_model_trains_without_importing_numba():
+    """The fused optimizers start at 65,536 elements, and ReLU's kernels (from 16,384) never
+    decide the kernel switch themselves: a small model, or a large ReLU before anything else
+    needs numba, leaves numba (77 MiB, about a second to load) out of the process."""
+    code = ("import sys, numpy as np, chainrule as cr\n"
+            "m = cr.nn.Sequential(cr.nn.Linear(64, 64), cr.nn.ReLU(), cr.nn.Linear(64, 10))\n"
+            "o = cr.optim.SGD(m.parameters(), lr=0.1)\n"
+            "x = cr.randn(64, 64); y = cr.from_numpy(np.arange(64) % 10)\n"
+            "for _ in range(2):\n"
+            "    o.zero_grad(); cr.nn.functional.cross_entropy(m(x), y).backward(); o.step()\n"
+            "cr.relu(cr.randn(300, 100, requires_grad=True)).sum().backward()\n"
+            "print('numba' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_KERNELS"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum_as_torch():

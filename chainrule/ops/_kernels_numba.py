@@ -194,12 +194,8 @@ def _grad_where_positive(g, y, out, one, zero):
         out[i] = g[i] * (one if y[i] > zero else zero)     # g * (y > 0): -0.0, NaN as NumPy
 
 
-_SMALL = 4096     # below this many elements NumPy's two calls cost less than this function's
-
-
 def positive_part(x):
-    if (type(x) is not np.ndarray or x.size < _SMALL or x.dtype not in _FLOATS
-            or not x.flags.c_contiguous):
+    if type(x) is not np.ndarray or x.dtype not in _FLOATS or not x.flags.c_contiguous:
         return NotImplemented
     out = np.empty_like(x)
     _positive_part(x.reshape(-1), out.reshape(-1), x.dtype.type(0))
@@ -207,8 +203,8 @@ def positive_part(x):
 
 
 def grad_where_positive(g, y):
-    if (type(g) is not np.ndarray or type(y) is not np.ndarray or g.size < _SMALL
-            or g.dtype not in _FLOATS or y.dtype != g.dtype or y.shape != g.shape
+    if (type(g) is not np.ndarray or type(y) is not np.ndarray or g.dtype not in _FLOATS
+            or y.dtype != g.dtype or y.shape != g.shape
             or not (g.flags.c_contiguous and y.flags.c_contiguous)):
         return NotImplemented
     out = np.empty_like(g)

@@ -139,13 +139,13 @@ class Sigmoid(Op):
         return g * (y * (1 - y))
 
 
-@accelerated
+@accelerated(min_size=16384, passenger=True)   # ops/kernels.py: numba only once it is loaded
 def positive_part(xp, x):
     """max(x, 0) (NaN stays NaN, -0.0 becomes 0.0)."""
     return xp.maximum(x, 0)
 
 
-@accelerated
+@accelerated(min_size=16384, passenger=True)
 def grad_where_positive(xp, g, y):
     """``g`` where ``y > 0``, else ``g * 0`` (arrays, or tensors under create_graph)."""
     return g * (y > 0)

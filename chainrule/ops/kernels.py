@@ -28,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+import numpy as np
+
 CHOICES = ("auto", "numpy", "numba")
 ENV = "CHAINRULE_KERNELS"
 
@@ -97,16 +99,30 @@ def available():
         return False
 
 
-def accelerated(fn):
+def accelerated(fn=None, *, min_size=0, passenger=False):
     """Mark a NumPy array helper ``fn(xp, *args)`` as having a compiled twin of the same name.
 
     The twin takes ``*args`` and returns the same arrays, or ``NotImplemented`` for inputs it
     does not cover (a dtype other than float32/float64), which then take the NumPy code.
+
+    ``min_size``: a first argument that is not an array of at least that many elements takes
+    the NumPy code.  ``passenger``: the helper never decides the switch itself (so never imports
+    numba, 77 MiB and about a second): until something else has (a convolution, a fused
+    optimizer step, :func:`use`), it takes the NumPy code.  ReLU's helpers are both, so a small
+    model trains without numba and a large one uses it once its optimizer has loaded it.
     """
+    if fn is None:
+        return lambda f: accelerated(f, min_size=min_size, passenger=passenger)
     name = fn.__name__
 
     def dispatch(xp, *args, **kwargs):
+        if min_size:
+            a = args[0]
+            if type(a) is not np.ndarray or a.size < min_size:
+                return fn(xp, *args, **kwargs)
         if _choice is None:
+            if passenger:
+                return fn(xp, *args, **kwargs)
             use_from_env()
         if _module is not None:
             out = getattr(_module, name)(*args, **kwargs)
