@@ -139,13 +139,13 @@ class Sigmoid(Op):
         return g * (y * (1 - y))
 
 
-@accelerated(min_size=16384, passenger=True)   # ops/kernels.py: numba only once it is loaded
+@accelerated(min_size=16384, load_from=65536)   # ops/kernels.py: when numba pays
 def positive_part(xp, x):
     """max(x, 0) (NaN stays NaN, -0.0 becomes 0.0)."""
     return xp.maximum(x, 0)
 
 
-@accelerated(min_size=16384, passenger=True)
+@accelerated(min_size=16384, load_from=65536)
 def grad_where_positive(xp, g, y):
     """``g`` where ``y > 0``, else ``g * 0`` (arrays, or tensors under create_graph)."""
     return g * (y > 0)

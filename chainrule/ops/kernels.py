@@ -99,20 +99,21 @@ def available():
         return False
 
 
-def accelerated(fn=None, *, min_size=0, passenger=False):
+def accelerated(fn=None, *, min_size=0, load_from=0):
     """Mark a NumPy array helper ``fn(xp, *args)`` as having a compiled twin of the same name.
 
     The twin takes ``*args`` and returns the same arrays, or ``NotImplemented`` for inputs it
     does not cover (a dtype other than float32/float64), which then take the NumPy code.
 
     ``min_size``: a first argument that is not an array of at least that many elements takes
-    the NumPy code.  ``passenger``: the helper never decides the switch itself (so never imports
-    numba, 77 MiB and about a second): until something else has (a convolution, a fused
-    optimizer step, :func:`use`), it takes the NumPy code.  ReLU's helpers are both, so a small
-    model trains without numba and a large one uses it once its optimizer has loaded it.
+    the NumPy code.  ``load_from``: below that many elements the helper does not decide the
+    switch itself (which imports numba: 77 MiB, about a second): until something else has (a
+    convolution, a fused optimizer step, a larger array, :func:`use`), it takes the NumPy code.
+    ReLU's helpers use 16,384 and 65,536, the fused optimizers' threshold, so a small model
+    trains without numba.
     """
     if fn is None:
-        return lambda f: accelerated(f, min_size=min_size, passenger=passenger)
+        return lambda f: accelerated(f, min_size=min_size, load_from=load_from)
     name = fn.__name__
 
     def dispatch(xp, *args, **kwargs):
@@ -121,7 +122,7 @@ def accelerated(fn=None, *, min_size=0, passenger=False):
             if type(a) is not np.ndarray or a.size < min_size:
                 return fn(xp, *args, **kwargs)
         if _choice is None:
-            if passenger:
+            if load_from and args[0].size < load_from:
                 return fn(xp, *args, **kwargs)
             use_from_env()
         if _module is not None:
