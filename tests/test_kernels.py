@@ -136,7 +136,7 @@ def test_relu_kernels_equal_the_reference_bit_for_bit(dtype, numba_kernels):
     np.testing.assert_array_equal(gg.numpy()[1:], 2.0 * (x[1:] > 0))
 
 
-def test_a_small_model_trains_without_importing_numba():
+def test_a_small_model_trains_without_importing_numba(numba_kernels):
     """The fused optimizers start at 65,536 elements, and ReLU's kernels (from 16,384) load
     numba themselves only from 65,536: a small model, or a 30,000-element ReLU before anything
     else needs numba, leaves numba (77 MiB, about a second to load) out of the process."""

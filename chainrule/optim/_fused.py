@@ -2,6 +2,7 @@
 ``_fused_numba.py``)."""
 from __future__ import annotations
 
+import functools
 import importlib
 
 from ..ops import kernels
@@ -52,11 +53,7 @@ def kernel_for(opt, group):
     return getattr(_numba_kernels(), kernel)
 
 
-_MODULE = []
-
-
+@functools.cache
 def _numba_kernels():
     """``_fused_numba``, imported on first use only (it imports numba)."""
-    if not _MODULE:
-        _MODULE.append(importlib.import_module("._fused_numba", __package__))
-    return _MODULE[0]
+    return importlib.import_module("._fused_numba", __package__)
