@@ -24,7 +24,8 @@ import bench_tasks  # noqa: E402
 
 SYSTEMS = ["numpy", "torch", "torch-dataloader", "sklearn", "chainrule", "chainrule-compiled",
            "chainrule-fit"]
-CHECKS = ["numpy-again"]      # the baseline a second time: an A/A check of the harness
+CHECKS = ["numpy-again",      # the baseline a second time: an A/A check of the harness
+          "chainrule-arrays"]  # chainrule's array work alone (SGD): bench_arrays_mlp.py
 TASKS = ["train", "inference", "overhead", "memory", "scaling"]
 SETTLE_S = 0.2      # pause between thread pools in a round: OpenBLAS threads spin ~0.11 s
 SCALING_BS = ([16, 32, 64, 128, 256, 512, 1024], [32, 128, 512])           # full, quick
@@ -288,8 +289,9 @@ def parse_args(argv=None):
     add("--chunk-samples", type=int, default=2048,
         help="samples per turn with --interleave chunk (default 2048)")
     add("--systems", nargs="+", choices=SYSTEMS + CHECKS, default=SYSTEMS,
-        help="default: all but numpy-again (the NumPy baseline again, to check that the "
-             "harness favours no one: its ratio to numpy should be 1)")
+        help="default: all but the checks: numpy-again (the NumPy baseline again, to check "
+             "that the harness favours no one: its ratio to numpy should be 1) and "
+             "chainrule-arrays (SGD: chainrule's array calls without the framework)")
     add("--threads", type=int, default=2,
         help="torch.set_num_threads and BLAS (threadpoolctl) threads (default 2)")
     add("--quick", action="store_true", help="N=6000 and 2 repeats")

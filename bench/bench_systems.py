@@ -17,6 +17,7 @@ Inference systems expose ``infer_setup(Xtest, batch_size, width) -> run``,
 import time
 import warnings
 
+import bench_arrays_mlp
 import bench_numpy_mlp
 from bench_common import timed
 
@@ -270,6 +271,7 @@ TRAIN = {
     "chainrule-compiled": chainrule_compiled_setup,
     "chainrule-fit": chainrule_fit_setup,
     "numpy-again": bench_numpy_mlp.setup,      # the baseline twice: an A/A check of the harness
+    "chainrule-arrays": bench_arrays_mlp.setup,   # chainrule's array work without chainrule
 }
 INFER = {
     "numpy": numpy_infer_setup,
@@ -280,12 +282,12 @@ INFER = {
 # the thread pool a system computes on: NumPy's OpenBLAS, or torch's own (MKL, OpenMP)
 POOL = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch", "sklearn": "numpy",
         "chainrule": "numpy", "chainrule-compiled": "numpy", "chainrule-fit": "numpy",
-        "numpy-again": "numpy"}
+        "numpy-again": "numpy", "chainrule-arrays": "numpy"}
 # module to import to measure a system's baseline memory (task memory)
 FRAMEWORK_MODULE = {"numpy": "numpy", "torch": "torch", "torch-dataloader": "torch",
                     "sklearn": "sklearn.neural_network", "chainrule": "chainrule",
                     "chainrule-compiled": "chainrule", "chainrule-fit": "chainrule",
-                    "numpy-again": "numpy"}
+                    "numpy-again": "numpy", "chainrule-arrays": "chainrule"}
 
 
 def run_epoch(system, X, y, batch_size, optimizer, width=256):

@@ -382,3 +382,30 @@ BAD = [
 def test_bad_inputs_raise_clear_errors(name, call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("target, weight", [
+    ([-100, -100, -100], None),                     # every sample ignored: the gradient is 0
+    ([0, 1, 1], [0.0, 0.0, 1.0, 1.0]),              # the weights sum to 0: NaN, as PyTorch
+    ([0, -100, 1], [0.0, 0.0, 1.0, 1.0]),           # both: NaN rows, the ignored row 0
+    ([0, -100, 2], [0.5, 0.0, 1.0, 1.0]),
+    ([], None),                                     # an empty batch
+], ids=["all-ignored", "zero-weights", "zero-weights-and-ignored", "weighted-ignored", "empty"])
+def test_cross_entropy_nothing_to_average_matches_torch(target, weight):
+    """The mean over no samples: PyTorch's loss (NaN) and gradient (0 for an ignored sample,
+    NaN for a kept one of weight 0), with no NumPy warning."""
+    torch = pytest.importorskip("torch")
+    x = _rng(3).standard_normal((len(target), 4))
+    t = np.array(target, dtype=np.int64)
+    xt = torch.tensor(x, requires_grad=True)
+    w = None if weight is None else np.array(weight)
+    kw_t = {} if w is None else {"weight": torch.from_numpy(w)}
+    lt = torch.nn.functional.cross_entropy(xt, torch.tensor(t), **kw_t)
+    lt.backward()
+    xc = cr.tensor(x, requires_grad=True)
+    kw_c = {} if w is None else {"weight": cr.tensor(w)}
+    lc = F.cross_entropy(xc, cr.tensor(t), **kw_c)
+    lc.backward()
+    np.testing.assert_array_equal(np.isnan(lc.item()), np.isnan(lt.item()))
+    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=0)

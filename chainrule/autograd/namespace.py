@@ -68,8 +68,17 @@ _CONSTANTS = ("zeros", "ones", "full", "empty", "arange", "eye", "float32", "flo
               "errstate")
 
 
+def _ones(shape, dtype=None, order="C"):
+    """``np.ones``: NumPy's is Python code (empty, then copyto), 2 us where this takes 0.8."""
+    a = np.empty(shape, dtype, order)
+    a.fill(1)
+    return a
+
+
 class _ArrayNamespace:
     """NumPy, plus every registered op whose name NumPy does not have (its forward)."""
+
+    ones = staticmethod(_ones)   # a rule's constant (Linear's bias gradient: ones @ g)
 
     def __getattr__(self, name):
         if hasattr(np, name):

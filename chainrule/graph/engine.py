@@ -173,9 +173,14 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, capture=N
             if not retain_graph:
                 node.release()
         # leaves last: each receives its total gradient once (hooks see the sum, as in PyTorch)
+        plain = capture is None and accumulate       # no cr.grad capture: into .grad
         for k, t in leaves.items():
             g = grads.get(k)
-            if g is not None:
+            if g is None:
+                continue
+            if plain and not t._hooks:
+                _accumulate(t, g, create_graph, handed)
+            else:
                 _leaf(t, g, create_graph, capture, captured, accumulate, handed)
     finally:
         STATE.dual, STATE.enabled = prev_dual, prev_enabled

@@ -39,27 +39,35 @@ class CrossEntropyIndex(Op):
             w = keep if w is None else w * keep
         if w is not None:
             nll = nll * w
-        ctx.w, ctx.reduction = w, reduction
+        # the backward's per-sample factor: w, over the mean's denominator (None: all 1)
+        ctx.reduction, ctx.scale, ctx.n = reduction, w, n
         if reduction == "none":
             return nll
         total = xp.add.reduce(nll)
         if reduction == "sum":
             return xp.asarray(total, dtype=x.dtype)
-        ctx.denom = n if w is None else float(w.sum())
-        with xp.errstate(invalid="ignore", divide="ignore"):   # every sample ignored: NaN
-            return xp.asarray(total / ctx.denom, dtype=x.dtype)
+        if w is None and n:
+            return xp.asarray(total / n, dtype=x.dtype)
+        denom = n if w is None else w.sum()
+        with xp.errstate(invalid="ignore", divide="ignore"):   # nothing to average: NaN
+            if w is not None:
+                # as PyTorch: w / denom (0/0 = NaN for a kept sample of weight 0 when the
+                # weights sum to 0), but exactly 0 for an ignored sample, even then
+                ctx.scale = w / denom if ignore is None else xp.where(ignore, 0, w / denom)
+            return xp.asarray(total / denom, dtype=x.dtype)
 
     def dlogits(ctx, xp, x):
         """softmax(x) - onehot(target): what the forward keeps, computed again on tensors."""
         return xp.softmax(x, axis=1) - xp.eye(x.shape[1], dtype=x.dtype)[ctx.target]
 
     def backward(ctx, xp, g, dlogits):
-        # d loss_i / d x_i = softmax(x_i) - onehot_i, times the sample's scale
-        red, w = ctx.reduction, ctx.w
-        if red == "mean":
-            g = g / ctx.denom
-        if w is not None:
-            g = g * w
+        # d loss_i / d x_i = softmax(x_i) - onehot_i, times the sample's factor
+        scale = ctx.scale
+        if scale is None:
+            if ctx.reduction == "mean" and ctx.n:
+                g = g / ctx.n
+        else:
+            g = g * scale
         if g.ndim:
             g = xp.reshape(g, (-1, 1))
         return dlogits * g

@@ -30,23 +30,19 @@ def _jit(fn):
 
 def _flats(ds, gs, bufs):
     """``(parameters, gradients, buffer lists)`` as tuples of 1-D views, or None when a kernel
-    cannot take them all (one dtype for the group, each array C-contiguous, same shapes)."""
+    cannot take them all (one dtype for the group, each array C-contiguous, same shapes).
+
+    ``ravel`` of a C-contiguous array is a view (checked first, so no update lands in a copy)."""
     dt = ds[0].dtype
     if dt not in _FLOATS:
         return None
-    n = len(bufs[0]) if bufs else 0
-    fd, fg, fb = [], [], [[] for _ in range(n)]
-    for j, (d, g) in enumerate(zip(ds, gs)):
-        shape = d.shape
-        arrays = (d, g, *bufs[j]) if n else (d, g)
-        for a in arrays:
-            if a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
+    columns = [ds, gs, *zip(*bufs)] if bufs else [ds, gs]
+    for arrays in columns:
+        for a, d in zip(arrays, ds):
+            if a.dtype != dt or not a.flags.c_contiguous or a.shape != d.shape:
                 return None
-        fd.append(d.reshape(-1))
-        fg.append(g.reshape(-1))
-        for k in range(n):
-            fb[k].append(bufs[j][k].reshape(-1))
-    return tuple(fd), tuple(fg), [tuple(b) for b in fb]
+    fd, fg, *fb = [tuple([a.ravel() for a in arrays]) for arrays in columns]
+    return fd, fg, fb
 
 
 def _decay(ds, decay):
