@@ -32,6 +32,27 @@ class Version:
         self.n = n
 
 
+_object_new = object.__new__
+
+
+def _fill(t, data, requires_grad, node):
+    """Set every field of a Tensor (or subclass) ``t``; the one place that lists them."""
+    t._data = data
+    t.requires_grad = requires_grad
+    t._node = node
+    t.grad = None
+    t._vc = None
+    t._base = None
+    t._hooks = None
+    t._retain = False
+    return t
+
+
+def _new(data, requires_grad=False, node=None):
+    """Fast internal constructor of a Tensor around ``data`` (no copy, no checks)."""
+    return _fill(_object_new(Tensor), data, requires_grad, node)
+
+
 class Tensor:
     """A multi-dimensional array that records the operations applied to it.
 
@@ -47,10 +68,7 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @staticmethod
-    def _wrap(data):
-        """A new plain tensor around ``data`` (no copy): how the engine makes ``.grad``."""
-        return _new(data, False, None)
+    _wrap = staticmethod(_new)   # how the engine makes ``.grad`` (it does not import tensor)
 
     # -- basic attributes ---------------------------------------------------------------------
     @property
@@ -329,7 +347,15 @@ class Tensor:
         return self.copy_(get_rng(generator).normal(mean, std, self.shape))
 
 
-_object_new = object.__new__
+def count_writes(tensors, what):
+    """Count one in-place write to each of ``tensors`` (an optimizer's update of its parameters)
+    and tell an observer once: ``t._version += 1`` for each, in one call."""
+    for t in tensors:
+        vc = t._vc
+        if vc is None:
+            vc = t._vc = Version()
+        vc.n += 1
+    observe_write(what)
 
 
 def _count_write(t):
@@ -339,24 +365,6 @@ def _count_write(t):
     if t._vc is None:
         t._vc = Version()
     t._vc.n += 1
-
-
-def _fill(t, data, requires_grad, node):
-    """Set every field of a Tensor (or subclass) ``t``; the one place that lists them."""
-    t._data = data
-    t.requires_grad = requires_grad
-    t._node = node
-    t.grad = None
-    t._vc = None
-    t._base = None
-    t._hooks = None
-    t._retain = False
-    return t
-
-
-def _new(data, requires_grad=False, node=None):
-    """Fast internal constructor of a Tensor around ``data`` (no copy, no checks)."""
-    return _fill(_object_new(Tensor), data, requires_grad, node)
 
 
 def is_tensor(obj) -> bool:

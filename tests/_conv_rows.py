@@ -1,8 +1,9 @@
 """Op-table rows for convolution, pooling, normalisation and padding (issue 13).
 
 Imported by tests/test_ops_table.py, which runs every row through gradcheck, gradgradcheck
-(float64), the PyTorch comparison (rtol 1e-7) and the float32 check, and every BAD row through
-its error check.  ``m`` is ``chainrule`` or ``torch``; ``m.nn.functional`` is F in both.
+(float64), the PyTorch comparison (rtol 1e-7) and the float32 check, and by
+tests/test_ops_edge_cases.py, which runs every BAD row through its error check.  ``m`` is
+``chainrule`` or ``torch``; ``m.nn.functional`` is F in both.
 """
 from __future__ import annotations
 

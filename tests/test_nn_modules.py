@@ -1,4 +1,4 @@
-"""Module API (PyTorch's names and key paths), layers, containers, hooks and nn.utils."""
+"""Module API (PyTorch's names and key paths), layers, containers, state dicts and dropout."""
 import copy
 
 import numpy as np
@@ -93,73 +93,6 @@ def test_linear_same_seed_same_weights():
     cr.manual_seed(7)
     b = nn.Linear(5, 3)
     assert np.array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
-
-
-def test_full_backward_hook_matches_torch_for_linear():
-    torch = pytest.importorskip("torch")
-    m = nn.Linear(4, 3).double()
-    tm = torch.nn.Linear(4, 3).double()
-    m.load_state_dict(tm.state_dict())
-    got, tgot = [], []
-    m.register_full_backward_hook(lambda mod, gi, go: got.append((mod, gi, go)))
-    tm.register_full_backward_hook(lambda mod, gi, go: tgot.append((gi, go)))
-    x = np.random.default_rng(0).standard_normal((2, 4))
-    xc = cr.tensor(x, dtype=cr.float64, requires_grad=True)
-    xt = torch.tensor(x, requires_grad=True)
-    (m(xc) ** 2).sum().backward()
-    (tm(xt) ** 2).sum().backward()
-    assert len(got) == 1 and got[0][0] is m
-    (_, gi, go), (tgi, tgo) = got[0], tgot[0]
-    assert len(gi) == len(tgi) == 1 and len(go) == len(tgo) == 1
-    assert_close(gi[0], tgi[0])
-    assert_close(go[0], tgo[0])
-    assert_close(xc.grad, xt.grad)
-
-
-def test_full_backward_hook_can_replace_grad_input_and_be_removed():
-    m = nn.Linear(3, 2).double()
-    h = m.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 0 + 1,))
-    x = cr.randn(4, 3, dtype=cr.float64, requires_grad=True)
-    m(x).sum().backward()
-    assert x.grad.tolist() == [[1.0] * 3] * 4
-    h.remove()
-    x.grad = None
-    m(x).sum().backward()
-    assert_close(x.grad, np.tile(m.weight.detach().numpy().sum(0), (4, 1)))
-
-
-def test_full_backward_hook_input_without_grad_and_two_inputs():
-    calls = []
-    m = nn.Linear(3, 2)
-    m.register_full_backward_hook(lambda mod, gi, go: calls.append((gi, go)))
-    m(cr.randn(4, 3)).sum().backward()          # data input: grad_input is (None,)
-    assert calls[0][0] == (None,) and calls[0][1][0].shape == (4, 2)
-
-    class Bilinear(nn.Module):
-        def forward(self, a, b):
-            return a * b
-
-    mb, seen = Bilinear(), []
-    mb.register_full_backward_hook(lambda mod, gi, go: seen.append(gi))
-    a = cr.tensor([1.0, 2.0], requires_grad=True)
-    b = cr.tensor([3.0, 5.0], requires_grad=True)
-    (mb(a, b) * cr.tensor([1.0, 10.0])).sum().backward()
-    assert seen[0][0].tolist() == [3.0, 50.0] and seen[0][1].tolist() == [1.0, 20.0]
-    assert a.grad.tolist() == [3.0, 50.0] and b.grad.tolist() == [1.0, 20.0]
-
-
-def test_forward_and_pre_hooks():
-    m = nn.Linear(2, 2)
-    log = []
-    h1 = m.register_forward_pre_hook(lambda mod, args: (args[0] * 0,))
-    h2 = m.register_forward_hook(lambda mod, args, out: log.append(args[0].tolist()) or out + 1)
-    y = m(cr.ones(1, 2))
-    assert log == [[[0.0, 0.0]]]
-    assert_close(y, m.bias.detach().numpy()[None] + 1)
-    h1.remove()
-    h2.remove()
-    assert_close(m(cr.ones(1, 2)), m.weight.detach().numpy().sum(1)[None] +
-                 m.bias.detach().numpy(), rtol=1e-6)
 
 
 # ------------------------------------------------------------------ state dicts
@@ -341,74 +274,6 @@ def test_parameter_repr_and_deepcopy():
     assert list(m2.state_dict()) == list(m.state_dict())
 
 
-# ------------------------------------------------------------------ nn.utils
-def _with_grads(lib, seed=0):
-    rng = np.random.default_rng(seed)
-    ps = [rng.standard_normal(s) for s in [(3, 4), (4,), (2, 2)]]
-    if lib is cr:
-        out = [nn.Parameter(cr.tensor(a, dtype=cr.float64)) for a in ps]
-        for p, a in zip(out, ps):
-            p.grad = cr.tensor(a * 3, dtype=cr.float64)
-        return out
-    out = [lib.nn.Parameter(lib.tensor(a)) for a in ps]
-    for p, a in zip(out, ps):
-        p.grad = lib.tensor(a * 3)
-    return out
-
-
-@pytest.mark.parametrize("norm_type,max_norm", [(2.0, 1.0), (1.0, 2.5), (float("inf"), 0.5),
-                                                (2.0, 1e3)])
-def test_clip_grad_norm_matches_torch(norm_type, max_norm):
-    torch = pytest.importorskip("torch")
-    ps, tps = _with_grads(cr), _with_grads(torch)
-    total = nn.utils.clip_grad_norm_(ps, max_norm, norm_type)
-    ttotal = torch.nn.utils.clip_grad_norm_(tps, max_norm, norm_type)
-    assert_close(total, ttotal)
-    for p, t in zip(ps, tps):
-        assert_close(p.grad, t.grad)
-
-
-def test_clip_grad_norm_float32_and_nonfinite():
-    m = nn.Linear(3, 2)
-    m(cr.randn(4, 3)).sum().backward()
-    total = nn.utils.clip_grad_norm_(m.parameters(), 0.1)
-    assert total.dtype == np.float32 and m.weight.grad.dtype == np.float32
-    norm = np.sqrt(sum((p.grad.detach().numpy().astype(np.float64) ** 2).sum()
-                       for p in m.parameters()))
-    assert norm == pytest.approx(0.1, rel=1e-4)
-    m.weight.grad.detach().numpy()[0, 0] = np.nan
-    with pytest.raises(RuntimeError, match="non-finite"):
-        nn.utils.clip_grad_norm_(m, 1.0, error_if_nonfinite=True)
-
-
-def test_clip_grad_value():
-    ps = _with_grads(cr)
-    nn.utils.clip_grad_value_(ps, 0.5)
-    for p in ps:
-        g = p.grad.detach().numpy()
-        assert g.max() <= 0.5 and g.min() >= -0.5 and np.any(np.abs(g) == 0.5)
-
-
-def test_l2_penalty_notes_form_and_gradient():
-    m = _seq(cr).double()
-    pen = nn.utils.l2_penalty(m, 0.1)
-    w = [m[0].weight.detach().numpy(), m[2].weight.detach().numpy()]
-    assert_close(pen, 0.05 * sum((a ** 2).sum() for a in w))
-    pen.backward()
-    assert_close(m[0].weight.grad, 0.1 * w[0])
-    assert m[0].bias.grad is None                       # biases excluded by default
-    with_b = nn.utils.l2_penalty(m.parameters(), 0.1, include_bias=True)
-    assert with_b.item() > pen.item()
-
-
-def test_parameters_to_vector_roundtrip():
-    m = nn.Linear(3, 2)
-    v = nn.utils.parameters_to_vector(m.parameters())
-    assert v.shape == (8,)
-    nn.utils.vector_to_parameters(v * 0 + 1, m.parameters())
-    assert m.weight.detach().numpy().tolist() == [[1.0] * 3] * 2
-
-
 def test_sequential_delete_insert_renumber_and_moduledict_ops():
     s = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Tanh())
     del s[1]
@@ -418,18 +283,6 @@ def test_sequential_delete_insert_renumber_and_moduledict_ops():
     md = nn.ModuleDict()
     md.update([("a", nn.ReLU()), ("b", nn.Linear(1, 1))])
     assert isinstance(md.pop("a"), nn.ReLU) and list(md.keys()) == ["b"]
-
-
-def test_backward_hook_works_under_create_graph():
-    m = nn.Linear(3, 1).double()
-    seen = []
-    m.register_full_backward_hook(lambda mod, gi, go: seen.append(gi[0]))
-    x = cr.randn(2, 3, dtype=cr.float64, requires_grad=True)
-    (gx,) = cr.grad((m(x) ** 2).sum(), [x], create_graph=True)
-    assert len(seen) == 1 and seen[0].shape == (2, 3)
-    gx.sum().backward()                     # second order through the hook's identity nodes
-    w = m.weight.detach().numpy()
-    assert_close(x.grad, 2 * np.tile(w.sum() * w, (2, 1)))
 
 
 def test_dropout_op_gradients_and_dtype():

@@ -22,9 +22,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..tensor import _new
 from ..graph.modes import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _new, count_writes
 from ._arrays import _prepare
 from ._checks import required
 from ._foreach import flat_for
@@ -249,7 +248,7 @@ class Optimizer:
                 self._update(h, cs[0], flat.grad, flat.bufs, flat.out)
                 for p, o in zip(params, flat.outs):
                     p._data -= o
-                    p._version += 1
+                count_writes(params, "an in-place write (an optimizer step)")
                 return
         empty_like = np.empty_like
         if kernel is not None:      # the algorithm's one-pass kernel (fused=), the whole group
@@ -259,11 +258,12 @@ class Optimizer:
                 gs = [_prepare(g, d, wd, maximize, empty_like(d)) for g, d in zip(gs, ds)]
             bufs = [[st[k]._data for k in keys] for st in sts] if keys else None
             if kernel(h, cs, ds, gs, bufs, decay) is not NotImplemented:
-                for p in params:
-                    p._version += 1
+                count_writes(params, "an in-place write (an optimizer step)")
                 return
         # per parameter, the NumPy update into a new array (np.empty_like keeps the layout;
-        # measured no slower than kept work arrays, docs/performance.md)
+        # measured no slower than kept work arrays, docs/performance.md); counted first, so
+        # that an update that fails half-way still shows in the versions
+        count_writes(params, "an in-place write (an optimizer step)")
         for p, st, c in zip(params, sts, cs):
             d = p._data
             g = p.grad._data
@@ -275,7 +275,6 @@ class Optimizer:
             out = empty_like(d)
             self._update(h, c, g, bufs, out)
             d -= out
-            p._version += 1
 
     _fused_kernel = None    # the name of the algorithm's one-pass kernel in optim/_fused_numba
 
