@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from bench_common import timed
+from bench_common import shuffled_epoch
 
 F32 = np.float32
 
@@ -111,18 +111,7 @@ class ArraysMLP:
 def setup(X, y, batch_size, optimizer, width=256, seed=0):
     if optimizer != "sgd":
         raise ValueError("chainrule-arrays: SGD only")
-    mlp = ArraysMLP(width, seed)
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-
-    def steps():
-        perm = rng.permutation(n)
-        for i in range(0, n, batch_size):
-            idx = perm[i:i + batch_size]
-            mlp.train_step(X[idx], y[idx])
-            yield
-
-    return timed(steps)
+    return shuffled_epoch(ArraysMLP(width, seed).train_step, X, y, batch_size, seed)
 
 
 # ----------------------------------------------------------------------------- --phases

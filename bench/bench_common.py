@@ -175,6 +175,22 @@ def timed(steps):
     return epoch
 
 
+def shuffled_epoch(train_step, X, y, batch_size, seed=0):
+    """``timed`` epochs of ``train_step(xb, yb)`` over a new permutation of ``X`` each epoch
+    (NumPy's generator), in batches of ``batch_size``: how the NumPy-side systems draw batches."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+
+    def steps():
+        perm = rng.permutation(n)
+        for i in range(0, n, batch_size):
+            idx = perm[i:i + batch_size]
+            train_step(X[idx], y[idx])
+            yield
+
+    return timed(steps)
+
+
 # ------------------------------------------------------------------- tables
 def median(xs):
     return statistics.median(xs) if xs else float("nan")

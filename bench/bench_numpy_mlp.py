@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from bench_common import timed
+from bench_common import shuffled_epoch
 
 F32 = np.float32
 
@@ -157,17 +157,7 @@ class NumpyMLP:
 def setup(X, y, batch_size, optimizer, width=256, seed=0):
     """Build the model outside the timing; return ``epoch() -> seconds``."""
     model = NumpyMLP(width, optimizer, seed=seed)
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-
-    def steps():
-        perm = rng.permutation(n)
-        for i in range(0, n, batch_size):
-            idx = perm[i:i + batch_size]
-            model.train_step(X[idx], y[idx])   # the float loss == loss.item()
-            yield
-
-    epoch = timed(steps)
+    epoch = shuffled_epoch(model.train_step, X, y, batch_size, seed)   # float loss == .item()
     epoch.model = model
     return epoch
 

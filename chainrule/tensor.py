@@ -349,12 +349,9 @@ class Tensor:
 
 def count_writes(tensors, what):
     """Count one in-place write to each of ``tensors`` (an optimizer's update of its parameters)
-    and tell an observer once: ``t._version += 1`` for each, in one call."""
+    and tell an observer once (``t._version += 1`` tells it for each)."""
     for t in tensors:
-        vc = t._vc
-        if vc is None:
-            vc = t._vc = Version()
-        vc.n += 1
+        _count_write(t)
     observe_write(what)
 
 
